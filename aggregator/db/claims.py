@@ -1,0 +1,175 @@
+"""Work state: which subject still needs which stage, and who is working on it (leases)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from aggregator.db.models import Job
+from aggregator.db.types import utcnow
+
+STAGES = ("extract", "dedupe", "summarize")
+PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
+
+
+def enqueue(
+    session: Session,
+    stage: str,
+    subject_ids: Iterable[int],
+    priority: float = 0.0,
+    *,
+    reset: bool = False,
+) -> int:
+    """Add pending work for subjects (existing rows are left alone unless reset); return rows added."""
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return 0
+    rows = [
+        {
+            "stage": stage,
+            "subject_id": i,
+            "status": PENDING,
+            "priority": priority,
+            "attempts": 0,
+            "next_attempt_at": utcnow().replace(tzinfo=None),
+            "created_at": utcnow().replace(tzinfo=None),
+            "updated_at": utcnow().replace(tzinfo=None),
+        }
+        for i in ids
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Job).values(rows)
+    if reset:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["stage", "subject_id"],
+            set_={
+                "status": PENDING,
+                "attempts": 0,
+                "last_error": None,
+                "next_attempt_at": stmt.excluded.next_attempt_at,
+                "claimed_by": None,
+                "lease_until": None,
+            },
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["stage", "subject_id"])
+    result = session.execute(stmt)
+    return result.rowcount or 0
+
+
+def claim(
+    session: Session,
+    stage: str,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> list[Job]:
+    """Claim up to `limit` ready jobs of a stage for this worker and return them.
+
+    Ready means pending and due, or running with an expired lease (its worker
+    died). On PostgreSQL rows are locked with FOR UPDATE SKIP LOCKED so
+    concurrent workers never claim the same job; SQLite serialises writers.
+    The caller commits to make the claim visible.
+    """
+    now = now or utcnow()
+    ready = and_(
+        Job.stage == stage,
+        or_(
+            and_(Job.status == PENDING, Job.next_attempt_at <= now),
+            and_(Job.status == RUNNING, Job.lease_until < now),
+        ),
+    )
+    query = (
+        select(Job)
+        .where(ready)
+        .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    jobs = list(session.scalars(query))
+    for job in jobs:
+        job.status = RUNNING
+        job.claimed_by = worker
+        job.lease_until = now + lease
+        job.attempts += 1
+    session.flush()
+    return jobs
+
+
+def complete(session: Session, job: Job, status: str = DONE) -> None:
+    """Mark a claimed job done (or skipped) and drop its lease."""
+    job.status = status
+    job.claimed_by = None
+    job.lease_until = None
+    job.last_error = None
+
+
+def retry_delay(attempts: int, base: float = 60.0, cap: float = 86400.0) -> timedelta:
+    """Return an exponential backoff with full jitter for the given attempt count."""
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def fail(
+    session: Session,
+    job: Job,
+    error: str,
+    *,
+    retry_at: datetime | None = None,
+    max_attempts: int = 6,
+    now: datetime | None = None,
+) -> None:
+    """Record a failed attempt: back to pending with a next-attempt time, or failed for good."""
+    now = now or utcnow()
+    job.last_error = error.strip().splitlines()[0][:500] if error.strip() else "unknown error"
+    job.claimed_by = None
+    job.lease_until = None
+    if job.attempts >= max_attempts:
+        job.status = FAILED
+        return
+    job.status = PENDING
+    job.next_attempt_at = retry_at or now + retry_delay(job.attempts)
+
+
+def release(session: Session, job: Job, *, next_attempt_at: datetime | None = None) -> None:
+    """Give a claimed job back untouched (budget reached, shutdown): the attempt does not count."""
+    job.status = PENDING
+    job.claimed_by = None
+    job.lease_until = None
+    job.attempts = max(0, job.attempts - 1)
+    if next_attempt_at is not None:
+        job.next_attempt_at = next_attempt_at
+
+
+def release_worker(session: Session, worker: str) -> int:
+    """Release every job a worker still holds (on shutdown); return how many."""
+    result = session.execute(
+        update(Job)
+        .where(Job.claimed_by == worker, Job.status == RUNNING)
+        .values(status=PENDING, claimed_by=None, lease_until=None, attempts=Job.attempts - 1)
+    )
+    return result.rowcount or 0
+
+
+def queue_depths(session: Session) -> dict[str, int]:
+    """Return pending (or running) counts per stage plus the number failed for good."""
+    depths = {stage: 0 for stage in STAGES}
+    rows = session.execute(
+        select(Job.stage, Job.status, func.count()).group_by(Job.stage, Job.status)
+    )
+    failed = 0
+    for stage, status, count in rows:
+        if status in (PENDING, RUNNING):
+            depths[stage] = depths.get(stage, 0) + count
+        elif status == FAILED:
+            failed += count
+    depths["failed"] = failed
+    return depths

@@ -1,0 +1,101 @@
+"""The card: what the LLM (or the extractive backend) writes for one story (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+CARD_SCHEMA_VERSION = 1
+
+
+def _clip(limit: int) -> BeforeValidator:
+    """Return a validator that cuts an over-long string at a word boundary (models overshoot)."""
+
+    def clip(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = " ".join(value.split())
+        if len(value) <= limit:
+            return value
+        cut = value[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
+        return cut + "…"
+
+    return BeforeValidator(clip)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TLDR(_Strict):
+    what_changed: Annotated[str, _clip(400)] = Field(max_length=400)
+    why_it_matters: Annotated[str, _clip(400)] = Field(max_length=400)
+    what_to_do_next: Annotated[str, _clip(400)] = Field("", max_length=400)
+
+
+class Point(_Strict):
+    """One claim with the verbatim quotes from the article that support it."""
+
+    text: str = Field(min_length=1, max_length=600)
+    citations: list[str] = Field(default_factory=list, max_length=3)
+
+
+class TopicScore(_Strict):
+    slug: str
+    score: float = Field(ge=0, le=1)
+
+
+class Card(_Strict):
+    """A story's card as published: only points whose citations were verified.
+
+    `key_takeaways` may be empty when grounding removed every takeaway; the
+    card's `grounded_ratio` (stored beside it) tells readers so.
+    """
+
+    title: str = Field(min_length=1, max_length=100)
+    hook: str = Field(min_length=1, max_length=160)
+    tldr: TLDR
+    key_takeaways: list[Point] = Field(default_factory=list, max_length=5)
+    technical_deep_dive: list[Point] = Field(default_factory=list, max_length=5)
+    future_implications: list[Point] = Field(default_factory=list, max_length=3)
+    topics: list[TopicScore] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list, max_length=20)
+    timeliness: Literal["time-bound", "evergreen"] = "time-bound"
+
+
+class PointDraft(_Strict):
+    """A point as the model must return it: 1-3 citations, before they are checked."""
+
+    text: Annotated[str, _clip(600)] = Field(min_length=1, max_length=600)
+    citations: list[str] = Field(min_length=1, max_length=3)
+
+
+class CardDraft(_Strict):
+    """What the model must return for one article (the bounds of DESIGN.md section 4)."""
+
+    title: Annotated[str, _clip(100)] = Field(min_length=1, max_length=100)
+    hook: Annotated[str, _clip(160)] = Field(min_length=1, max_length=160)
+    tldr: TLDR
+    key_takeaways: list[PointDraft] = Field(min_length=3, max_length=5)
+    technical_deep_dive: list[PointDraft] = Field(max_length=5)
+    future_implications: list[PointDraft] = Field(min_length=1, max_length=3)
+    topics: list[TopicScore] = Field(max_length=8)
+    entities: list[str] = Field(max_length=20)
+    timeliness: Literal["time-bound", "evergreen"]
+
+
+class CardMeta(_Strict):
+    """How a card was made: stored beside it."""
+
+    mode: Literal["llm", "extractive"]
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_version: str | None = None
+    prompt_sha256: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_cached: int = 0
+    cost_usd: float = 0.0
+    latency_ms: int = 0
+    grounded_ratio: float = 0.0

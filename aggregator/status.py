@@ -1,0 +1,104 @@
+"""The service's state for `aggregator status`: sources' health, queues, spend, last publish/recap."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aggregator.config import Settings
+from aggregator.db.claims import queue_depths
+from aggregator.db.meta import get_meta
+from aggregator.db.models import Job, LLMCall, Recap, Source
+from aggregator.db.types import utcnow
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def source_health(source: Source, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Return one source's status record (DESIGN.md `status --json` fields, plus a few more)."""
+    stale = False
+    # A source that usually posts every `mean_gap` is stale after stale_factor such gaps of silence.
+    if source.mean_gap_seconds and source.last_item_at:
+        silence = (now - source.last_item_at).total_seconds()
+        stale = silence > settings.fetch.stale_factor * max(source.mean_gap_seconds, 3600)
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "items": source.items_count,
+        "last_success_at": _iso(source.last_success_at),
+        "consecutive_errors": source.consecutive_errors,
+        "last_error": source.last_error,
+        "next_fetch_at": _iso(source.next_fetch_at),
+        "stale": stale,
+        "last_warning": source.last_warning,
+        "fallback": source.fallback,
+        "enabled": not (source.extra or {}).get("disabled", False),
+    }
+
+
+def _spend(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    zone = ZoneInfo(settings.schedule.timezone)
+    local = now.astimezone(zone)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week_start = day_start - timedelta(days=local.weekday())
+
+    def total(since: datetime) -> tuple[float, int]:
+        cost, calls = session.execute(
+            select(func.coalesce(func.sum(LLMCall.cost_usd), 0.0), func.count()).where(
+                LLMCall.created_at >= since, LLMCall.cached.is_(False)
+            )
+        ).one()
+        return float(cost), int(calls)
+
+    today, calls_today = total(day_start)
+    week, _ = total(week_start)
+    return {
+        "today_usd": round(today, 6),
+        "week_usd": round(week, 6),
+        "budget_usd": settings.llm.daily_budget_usd,
+        "calls_today": calls_today,
+    }
+
+
+def failed_jobs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """Return the most recent jobs that failed for good, with their last error."""
+    rows = session.scalars(
+        select(Job).where(Job.status == "failed").order_by(Job.updated_at.desc()).limit(limit)
+    )
+    return [
+        {
+            "stage": j.stage,
+            "subject_id": j.subject_id,
+            "attempts": j.attempts,
+            "last_error": j.last_error,
+        }
+        for j in rows
+    ]
+
+
+def collect_status(
+    session: Session, settings: Settings, now: datetime | None = None
+) -> dict[str, Any]:
+    """Return the whole status document (the `status --json` contract)."""
+    now = now or utcnow()
+    sources = session.scalars(select(Source).order_by(Source.name))
+    last_recap = session.scalar(select(func.max(Recap.week)))
+    return {
+        "sources": [source_health(s, settings, now) for s in sources],
+        "queue": queue_depths(session),
+        "failed_items": failed_jobs(session),
+        "spend": _spend(session, settings, now),
+        "last_publish_at": get_meta(session, "last_publish_at"),
+        "last_recap_week": last_recap,
+        "llm": {
+            "mode": "llm" if settings.llm.enabled else "extractive",
+            "model": settings.llm.model if settings.llm.enabled else None,
+        },
+    }

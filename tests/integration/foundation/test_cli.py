@@ -1,0 +1,104 @@
+"""The command line as a user runs it: a real process, real files, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def aggregator(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AGGREGATOR_", "OPENAI_", "REDDIT_"))
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_version_and_help(tmp_path: Path) -> None:
+    result = aggregator("--version", cwd=tmp_path)
+    assert result.returncode == 0 and "aggregator" in result.stdout
+    for command in (
+        "init",
+        "collect",
+        "extract",
+        "summarize",
+        "publish",
+        "recap",
+        "run",
+        "worker",
+        "demo",
+        "status",
+        "export",
+        "eval",
+        "db",
+    ):
+        help_result = aggregator(command, "--help", cwd=tmp_path)
+        assert help_result.returncode == 0, (command, help_result.stderr)
+        assert "Usage:" in help_result.stdout
+
+
+def test_cli_init_then_db_upgrade(db_url: str, tmp_path: Path) -> None:
+    assert aggregator("init", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "aggregator.toml").read_text().startswith("# aggregator.toml")
+    again = aggregator("init", cwd=tmp_path)
+    assert again.returncode != 0 and "already exists" in again.stderr
+    result = aggregator("db", "upgrade", cwd=tmp_path, env={"AGGREGATOR_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    assert "database at revision" in result.stdout
+    current = aggregator("db", "current", cwd=tmp_path, env={"AGGREGATOR_DATABASE_URL": db_url})
+    revision = current.stdout.split(";")[0].split(":")[1].strip()
+    assert revision != "empty" and f"head: {revision}" in current.stdout
+
+
+def test_cli_bad_config_is_one_line_per_problem_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "aggregator.toml").write_text(
+        "[site]\nbase_url = 'gopher://x'\n[[sources]]\nkind = 'rss'\nname = 'x'\nurl = 'nope'\n"
+    )
+    result = aggregator("status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "site.base_url: not an http(s) URL" in result.stderr
+    assert "sources[0].url: not an http(s) URL" in result.stderr
+
+
+def test_cli_missing_config_named_explicitly(tmp_path: Path) -> None:
+    result = aggregator("--config", "nowhere.toml", "status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nowhere.toml: config file not found" in result.stderr
+
+
+def test_cli_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    env = {"AGGREGATOR_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = aggregator("db", "upgrade", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: db: cannot migrate")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_status_json_contract(tmp_path: Path) -> None:
+    aggregator("init", cwd=tmp_path)
+    result = aggregator("status", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) >= {"sources", "queue", "spend", "last_publish_at", "last_recap_week"}
+    assert set(document["queue"]) >= {"extract", "summarize", "failed"}
+    assert set(document["spend"]) == {"today_usd", "week_usd", "budget_usd", "calls_today"}
