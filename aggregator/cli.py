@@ -259,7 +259,7 @@ def recap(state: State, week: str | None) -> None:
 def run(state: State, once: bool) -> None:
     """Run the scheduler (collect, process, publish, recap); --once runs every stage once."""
     if not once:
-        from aggregator.schedule import run_scheduler  # type: ignore[import-not-found]
+        from aggregator.schedule import run_scheduler
 
         run_scheduler(state.context())
         return
@@ -273,17 +273,18 @@ def run(state: State, once: bool) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Exit when no work is left instead of waiting.")
 @pass_state
 @handle_errors
-def worker(state: State) -> None:
+def worker(state: State, once: bool) -> None:
     """Claim and process pending work (extract, dedupe, summarize); for scale-out on PostgreSQL."""
+    from aggregator.worker import WorkerBusy, run_worker
+
     try:
-        from aggregator.worker import run_worker  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name != "aggregator.worker":
-            raise
-        raise StageNotBuilt("worker: the scale-out worker is not built yet") from None
-    run_worker(state.context())
+        processed = run_worker(state.context(), exit_when_idle=once)
+    except WorkerBusy as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"worker: processed {processed} units of work")
 
 
 @main.command()
@@ -302,9 +303,9 @@ def worker(state: State) -> None:
 def demo(state: State, serve: bool, port: int, directory: str) -> None:
     """Run the whole pipeline offline on the bundled examples into ./site."""
     try:
-        from aggregator.demo.run import run_demo  # type: ignore[import-not-found]
+        from aggregator.demo.run import run_demo
     except ModuleNotFoundError as exc:
-        if exc.name != "aggregator.demo.run":
+        if exc.name not in ("aggregator.demo.run", "aggregator.demo.server"):
             raise
         raise StageNotBuilt("demo: the offline demo is not built yet") from None
     site = run_demo(Path(directory), echo=click.echo)
