@@ -30,6 +30,7 @@ def enqueue(
     ids = sorted(set(subject_ids))
     if not ids:
         return 0
+    now = utcnow()
     rows = [
         {
             "stage": stage,
@@ -37,9 +38,9 @@ def enqueue(
             "status": PENDING,
             "priority": priority,
             "attempts": 0,
-            "next_attempt_at": utcnow().replace(tzinfo=None),
-            "created_at": utcnow().replace(tzinfo=None),
-            "updated_at": utcnow().replace(tzinfo=None),
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
         }
         for i in ids
     ]
@@ -59,8 +60,8 @@ def enqueue(
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["stage", "subject_id"])
-    result = session.execute(stmt)
-    return result.rowcount or 0
+    # RETURNING counts the rows really written (rowcount is -1 for multi-row inserts on psycopg).
+    return len(session.execute(stmt.returning(Job.id)).all())
 
 
 def claim(

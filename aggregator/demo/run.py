@@ -20,7 +20,7 @@ from aggregator.pipeline.report import StageReport
 DEMO_DB = "aggregator-demo.db"
 
 
-def demo_settings(directory: Path, base_url: str) -> Settings:
+def demo_settings(directory: Path, base_url: str, reddit_url: str | None = None) -> Settings:
     """Return the demo's settings: examples served at base_url, a fresh SQLite DB, ./site."""
     from aggregator.demo.config import demo_settings_toml
 
@@ -31,7 +31,10 @@ def demo_settings(directory: Path, base_url: str) -> Settings:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     config = directory / ".aggregator-demo.toml"
     config.write_text(
-        demo_settings_toml(base_url, directory / "site", f"sqlite:///{database}"), encoding="utf-8"
+        demo_settings_toml(
+            base_url, directory / "site", f"sqlite:///{database}", reddit_url=reddit_url
+        ),
+        encoding="utf-8",
     )
     # The demo config file holds no secrets; an LLM comes from the environment if configured.
     env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_DATABASE_URL"}
@@ -66,7 +69,7 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
     started = time.monotonic()
     directory.mkdir(parents=True, exist_ok=True)
     with start_demo_server() as server:
-        settings = demo_settings(directory, server.base_url)
+        settings = demo_settings(directory, server.base_url, getattr(server, "reddit_url", None))
         mode = f"LLM {settings.llm.model}" if settings.llm.enabled else "offline extractive mode"
         echo(f"demo: serving examples at {server.base_url} (loopback only); {mode}")
         ctx = open_context(settings)
