@@ -5,76 +5,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import sys
-from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from aggregator import __version__
-from aggregator.config import ConfigError, Settings, load_settings, resolve_config_path
+from aggregator.cli_common import State, UserError, handle_errors, pass_state
+from aggregator.config import resolve_config_path
 from aggregator.db.session import DatabaseError
 from aggregator.log import setup_logging
 from aggregator.pipeline.report import StageNotBuilt, StageReport
-
-F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("aggregator.cli")
-
-
-class UserError(click.ClickException):
-    """A one-line error for the user: no traceback, exit code 1 (2 for configuration)."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-def handle_errors(func: F) -> F:
-    """Turn known failures into one-line errors with the right exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            raise UserError("\n".join(f"config: {p}" for p in exc.problems), 2) from None
-        except (DatabaseError, StageNotBuilt) as exc:
-            raise UserError(str(exc), 1) from None
-        except KeyboardInterrupt:
-            raise UserError("interrupted", 130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-class State:
-    """Options shared by every command (the config path and verbosity)."""
-
-    def __init__(self, config: str | None, verbose: int):
-        self.config = config
-        self.verbose = verbose
-        self._settings: Settings | None = None
-
-    def settings(self) -> Settings:
-        """Return the validated settings, loaded once."""
-        if self._settings is None:
-            self._settings = load_settings(self.config)
-        return self._settings
-
-    def context(self, **kwargs: Any) -> Any:
-        """Return a run context on the configured database, migrated to head."""
-        from aggregator.context import open_context
-        from aggregator.progress import terminal_progress
-
-        kwargs.setdefault("progress", terminal_progress())
-        return open_context(self.settings(), **kwargs)
-
-
-pass_state = click.make_pass_decorator(State)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -345,40 +288,27 @@ def status(state: State, as_json: bool) -> None:
 @handle_errors
 def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     """Print items with their cards as planner API records (JSON or JSON Lines)."""
-    try:
-        from aggregator.export import export_records
-    except ModuleNotFoundError as exc:
-        if exc.name != "aggregator.export":
-            raise
-        raise StageNotBuilt("export: the planner export is not built yet") from None
     from aggregator.config import parse_duration
+    from aggregator.export import export_records, write_records
 
     try:
         seconds = parse_duration(since)
     except ValueError as exc:
         raise UserError(f"export: --since: {exc}") from None
+    if topic and state.settings().topic(topic) is None:
+        raise UserError(f"export: --topic: unknown topic {topic!r}")
     ctx = state.context()
     with ctx.session() as session:
-        records = export_records(session, ctx.settings, since_seconds=seconds, topic=topic)
-    if fmt == "jsonl":
-        for record in records:
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    else:
-        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        records = export_records(session, timedelta(seconds=seconds), topic, settings=ctx.settings)
+    write_records(records, fmt, sys.stdout)
 
 
-@main.group()
-def eval() -> None:
-    """Score cards against a frozen evaluation set and compare configurations."""
+from aggregator.cli_subscribers import deliver, subscribers  # noqa: E402 (needs main defined)
+from aggregator.evals.cli import eval_group  # noqa: E402
 
-
-@eval.command("run", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@handle_errors
-def eval_run(args: tuple[str, ...]) -> None:
-    """Run an evaluation (see docs/evaluation.md)."""
-    raise StageNotBuilt("eval: the evaluation harness is not built yet")
-
+main.add_command(subscribers)
+main.add_command(deliver)
+main.add_command(eval_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -78,11 +78,8 @@ def weekly_recap(ctx: Context) -> None:
     """Write the recap, publish the site, send the email: in that order."""
     run_stage(ctx, "recap")
     run_stage(ctx, "publish")
-    try:
-        from aggregator.pipeline.deliver import run_deliver
-    except ModuleNotFoundError:
-        return
-    run_deliver(ctx)
+    if ctx.settings.email.enabled:
+        run_stage(ctx, "deliver")
 
 
 def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:

@@ -16,6 +16,8 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
         sources.add_column(column)
     for s in document["sources"]:
         state = "[red]error[/red]" if s["consecutive_errors"] else "[green]ok[/green]"
+        if s.get("last_warning") and not s["consecutive_errors"]:
+            state = "[yellow]warning[/yellow]"
         if s.get("stale"):
             state += " [yellow]stale[/yellow]"
         if s.get("fallback"):
@@ -33,6 +35,10 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
         )
         if s["last_error"]:
             sources.add_row("", "", "", "", "", "", f"[red]{_escape(s['last_error'])}[/red]")
+        elif s.get("last_warning"):
+            sources.add_row(
+                "", "", "", "", "", "", f"[yellow]{_escape(s['last_warning'])}[/yellow]"
+            )
     console.print(sources)
     queue = Table(title="Queue", title_justify="left")
     queue.add_column("stage")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -64,6 +66,46 @@ def enqueue(
     return len(session.execute(stmt.returning(Job.id)).all())
 
 
+def _pid_alive(pid: int) -> bool:
+    """Return True if a process with this pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_dead_local_claims(session: Session, host: str | None = None) -> int:
+    """Free running jobs whose worker was a process on this host that no longer exists.
+
+    Worker ids are `host:pid:random`; a claim by a dead local process need not wait
+    for its lease (a `kill -9` followed by a restart resumes at once). Claims by other
+    hosts are left to their leases. Returns the number of jobs freed.
+    """
+    host = host or socket.gethostname()
+    owners = session.scalars(
+        select(Job.claimed_by)
+        .where(Job.status == RUNNING, Job.claimed_by.like(f"{host}:%"))
+        .distinct()
+    ).all()
+    dead = []
+    for owner in owners:
+        parts = (owner or "").split(":")
+        if len(parts) >= 3 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            dead.append(owner)
+    if not dead:
+        return 0
+    result = session.execute(
+        update(Job)
+        .where(Job.status == RUNNING, Job.claimed_by.in_(dead))
+        .values(status=PENDING, claimed_by=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def claim(
     session: Session,
     stage: str,
@@ -80,6 +122,7 @@ def claim(
     The caller commits to make the claim visible.
     """
     now = now or utcnow()
+    reap_dead_local_claims(session)
     ready = and_(
         Job.stage == stage,
         or_(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from aggregator.config import Settings, load_settings, output_dir
 from aggregator.context import open_context
-from aggregator.db.models import Card, Item, Recap, Source, Story
+from aggregator.db.models import Article, Card, Item, Recap, Source, Story
 from aggregator.pipeline import available_stages, run_once, run_stage
 from aggregator.pipeline.report import StageReport
 
@@ -38,6 +38,13 @@ def demo_settings(directory: Path, base_url: str, reddit_url: str | None = None)
     )
     # The demo config file holds no secrets; an LLM comes from the environment if configured.
     env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_DATABASE_URL"}
+    if reddit_url:
+        # praw talks to the demo's loopback Reddit API; these are not real credentials.
+        env.update(
+            REDDIT_CLIENT_ID="demo-client",
+            REDDIT_CLIENT_SECRET="demo-secret",
+            REDDIT_USER_AGENT="aggregator-demo/0.1",
+        )
     return load_settings(config, env=env)
 
 
@@ -81,12 +88,23 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
             reports.append(run_stage(ctx, "publish"))
         counts = _counts(settings, ctx)
         with ctx.session() as session:
-            broken = session.scalars(select(Source).where(Source.consecutive_errors > 0)).all()
+            broken = session.scalars(
+                select(Source).where(
+                    (Source.consecutive_errors > 0) | Source.last_warning.is_not(None)
+                )
+            ).all()
+            fallbacks = session.execute(
+                select(Item.url, Article.error)
+                .join(Article, Article.item_id == Item.id)
+                .where(Article.error.is_not(None))
+            ).all()
         ctx.engine.dispose()
     for report in reports:
         echo(f"  {report.summary()}")
     for source in broken:
-        echo(f"  source {source.name!r} is unhealthy: {source.last_error}")
+        echo(f"  source {source.name!r}: {source.last_error or source.last_warning}")
+    for url, error in fallbacks:
+        echo(f"  article {url}: {error} (the feed's own text was used)")
     site = output_dir(settings)
     pages = sum(1 for _ in site.rglob("*.html")) if site.exists() else 0
     echo(

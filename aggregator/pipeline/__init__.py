@@ -21,6 +21,7 @@ RUNNERS: dict[str, tuple[str, str]] = {
     "summarize": ("aggregator.pipeline.summarize", "run_summarize"),
     "publish": ("aggregator.pipeline.publish", "run_publish"),
     "recap": ("aggregator.pipeline.recap", "run_recap"),
+    "deliver": ("aggregator.pipeline.deliver", "run_deliver"),
 }
 PROCESS_STAGES = ("extract", "dedupe", "summarize")
 # Bound on rounds of the process loop so a stage that keeps re-queueing cannot spin forever.

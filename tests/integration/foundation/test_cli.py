@@ -102,3 +102,20 @@ def test_cli_status_json_contract(tmp_path: Path) -> None:
     assert set(document) >= {"sources", "queue", "spend", "last_publish_at", "last_recap_week"}
     assert set(document["queue"]) >= {"extract", "summarize", "failed"}
     assert set(document["spend"]) == {"today_usd", "week_usd", "budget_usd", "calls_today"}
+
+
+def test_cli_subscribers_add_list_remove(tmp_path: Path) -> None:
+    added = aggregator("subscribers", "add", "Reader@Example.org", "second@example.org", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "added: reader@example.org" in added.stdout
+    bad = aggregator("subscribers", "add", "third@example.org", "not-an-address", cwd=tmp_path)
+    assert bad.returncode == 1 and "'not-an-address' is not an email address" in bad.stderr
+    listed = aggregator("subscribers", "list", "--json", cwd=tmp_path)
+    assert sorted(r["email"] for r in json.loads(listed.stdout)) == [
+        "reader@example.org", "second@example.org"]  # nothing from the rejected command
+    removed = aggregator("subscribers", "remove", "reader@example.org", cwd=tmp_path)
+    assert removed.stdout.strip() == "unsubscribed: reader@example.org"
+    active = aggregator("subscribers", "list", cwd=tmp_path)
+    assert "reader@example.org" not in active.stdout and "second@example.org" in active.stdout
+    neither = aggregator("subscribers", "remove", cwd=tmp_path)
+    assert neither.returncode == 1 and "either an EMAIL or --token" in neither.stderr

@@ -72,3 +72,23 @@ def test_release_does_not_count_an_attempt(any_ctx: Context) -> None:
     with any_ctx.session() as session:
         job = session.query(Job).one()
         assert (job.status, job.attempts, job.claimed_by) == ("pending", 0, None)
+
+
+def test_claims_of_a_dead_local_process_are_freed_at_once(any_ctx: Context) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer exists
+    host = socket.gethostname()
+    with any_ctx.session() as session:
+        claims.enqueue(session, "summarize", [1, 2])
+        owners = {1: f"{host}:{gone.pid}:dead01", 2: f"other-host:{gone.pid}:far01"}
+        for job in session.query(Job).all():
+            job.status, job.claimed_by = "running", owners[job.subject_id]
+            job.lease_until = utcnow() + LEASE
+    with any_ctx.session() as session:
+        taken = claims.claim(session, "summarize", f"{host}:1:alive1", 5, LEASE)
+        # The dead local claim is free again; the other host's claim waits for its lease.
+        assert [j.subject_id for j in taken] == [1]

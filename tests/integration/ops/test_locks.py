@@ -21,15 +21,20 @@ pytestmark = pytest.mark.integration
 def test_file_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite.worker.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from aggregator.locks import FileLock
             lock = FileLock(__import__('pathlib').Path({str(path)!r}))
             assert lock.acquire()
             print('held', flush=True)
             time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

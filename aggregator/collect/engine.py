@@ -1,0 +1,266 @@
+"""Many sources at once: fetch in threads, parse feeds in a process pool (both cores).
+
+Plain data in (SourceJob), plain data out (Outcome) as each source finishes; the caller
+stores them. A failing source becomes an Outcome with an error, never an exception.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aggregator.collect.fetch import Fetcher, FetchError, FetchResult
+from aggregator.collect.health import cache_max_age
+from aggregator.collect.reddit import RedditError, RedditResult, collect_subreddit, make_reddit
+from aggregator.collect.rss import FEED_ACCEPT, ParsedFeed, one_line, parse_feed
+from aggregator.config import RedditSource, RSSSource, Settings
+
+# Below this many feeds, starting worker processes costs more than parsing in the threads.
+PROCESS_POOL_MIN_FEEDS = 16
+
+
+@dataclass
+class SourceJob:
+    """One source to collect now, with the validators from its last fetch."""
+
+    source_id: int
+    config: RSSSource | RedditSource
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class Outcome:
+    """How collecting one source went."""
+
+    job: SourceJob
+    feed: ParsedFeed | None = None
+    not_modified: bool = False
+    error: str | None = None
+    skipped: bool = False
+    status: int | None = None
+    retry_after: float | None = None
+    max_age: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    fallback: str | None = None
+    elapsed_ms: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _from_fetch(job: SourceJob, result: FetchResult) -> Outcome:
+    """Return an outcome carrying what the response says about caching and validators."""
+    return Outcome(
+        job=job,
+        not_modified=result.not_modified,
+        status=result.status,
+        retry_after=result.retry_after,
+        max_age=cache_max_age(result.headers),
+        # A 304 may omit the validators; keep the ones we sent (RFC 9110 §15.4.5).
+        etag=result.etag or job.etag,
+        last_modified=result.last_modified or job.last_modified,
+        elapsed_ms=result.elapsed_ms,
+    )
+
+
+class Collector:
+    """Runs the fetch threads and the parse processes for one batch of sources."""
+
+    def __init__(
+        self, settings: Settings, fetcher: Fetcher, stop: Callable[[], bool], workers: int = 0
+    ):
+        self.settings = settings
+        self.fetcher = fetcher
+        self.stop = stop
+        self.results: queue.Queue[Outcome] = queue.Queue()
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._reddit: Any = None
+        self._reddit_lock = threading.Lock()
+
+    def _finish_parse(self, outcome: Outcome, future: Future[ParsedFeed]) -> None:
+        try:
+            outcome.feed = future.result()
+        except Exception as exc:  # a worker process died (out of memory, killed)
+            outcome.error = (
+                f"collect: {outcome.job.config.name}: parser process failed: {one_line(exc, 200)}"
+            )
+        self.results.put(outcome)
+
+    def guarded(self, work: Callable[[SourceJob], None], job: SourceJob) -> None:
+        """Run one source's work; a bug becomes that source's error, never a hung batch."""
+        try:
+            work(job)
+        except Exception as exc:
+            self.results.put(
+                Outcome(
+                    job=job,
+                    error=f"collect: {job.config.name}: internal "
+                    f"error: {type(exc).__name__}: {one_line(exc, 200)}",
+                )
+            )
+
+    def fetch_rss(self, job: SourceJob) -> None:
+        """Fetch one feed; hand its body to the parse pool (or parse here) and report."""
+        config = job.config
+        assert isinstance(config, RSSSource)
+        if self.stop():
+            self.results.put(Outcome(job=job, skipped=True))
+            return
+        try:
+            result = self.fetcher.fetch(
+                config.url, etag=job.etag, last_modified=job.last_modified, accept=FEED_ACCEPT
+            )
+        except FetchError as exc:
+            self.results.put(
+                Outcome(
+                    job=job,
+                    error=str(exc),
+                    status=exc.status,
+                    retry_after=exc.retry_after,
+                    extra={"kind": exc.kind},
+                )
+            )
+            return
+        outcome = _from_fetch(job, result)
+        pool = None if result.not_modified else self._parse_pool()
+        if result.not_modified:
+            self.results.put(outcome)
+        elif pool is not None:
+            # parse_feed itself is the task: a worker then imports only rss.py and feedparser.
+            future = pool.submit(parse_feed, result.body, result.url, result.headers)
+            future.add_done_callback(lambda f: self._finish_parse(outcome, f))
+        else:
+            outcome.feed = parse_feed(result.body, result.url, result.headers)
+            self.results.put(outcome)
+
+    def _parse_pool(self) -> ProcessPoolExecutor | None:
+        """Return the parse pool, started on the first body to parse (a run of 304s needs none)."""
+        if not self.workers:
+            return None
+        with self._pool_lock:
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=_mp_context())
+            return self.pool
+
+    def close(self) -> None:
+        """Stop the parse pool (waiting for parses in progress)."""
+        with self._pool_lock:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            self.workers = 0
+
+    def collect_reddit(self, job: SourceJob) -> None:
+        """Read one subreddit (API or RSS fallback) and report."""
+        config = job.config
+        assert isinstance(config, RedditSource)
+        if self.stop():
+            self.results.put(Outcome(job=job, skipped=True))
+            return
+        try:
+            # One praw client, used by one thread at a time: praw is not thread-safe, and
+            # Reddit's rate limit is per client anyway.
+            with self._reddit_lock:
+                result = collect_subreddit(
+                    config,
+                    self.settings.reddit,
+                    self.fetcher,
+                    reddit=self._praw(),
+                    etag=job.etag,
+                    last_modified=job.last_modified,
+                )
+        except (RedditError, FetchError) as exc:
+            self.results.put(Outcome(job=job, error=str(exc), retry_after=exc.retry_after))
+            return
+        self.results.put(self._from_reddit(job, result))
+
+    def _praw(self) -> Any:
+        """Return the shared praw client (None without credentials)."""
+        reddit = self.settings.reddit
+        if self._reddit is None and reddit.has_credentials:
+            self._reddit = make_reddit(reddit, self.fetcher.user_agent, self.settings.fetch.timeout)
+        return self._reddit
+
+    def _from_reddit(self, job: SourceJob, result: RedditResult) -> Outcome:
+        outcome = _from_fetch(job, result.fetch) if result.fetch else Outcome(job=job)
+        outcome.feed = None if outcome.not_modified else result.feed
+        outcome.fallback = result.fallback
+        return outcome
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """Return a start method that never forks a threaded process.
+
+    forkserver forks workers from a clean single-threaded server (started once per process
+    and reused by later runs) that has rss.py preloaded; spawn where it does not exist.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["aggregator.collect.rss"])
+    return context
+
+
+def _pool_size(feeds: int) -> int:
+    """Return how many parse processes to start (0: parse in the fetch threads)."""
+    cpus = os.cpu_count() or 1
+    return 0 if feeds < PROCESS_POOL_MIN_FEEDS or cpus < 2 else min(cpus, 8)
+
+
+def _next_batch(results: queue.Queue[Outcome], size: int, max_wait: float) -> list[Outcome]:
+    """Return the next outcome plus whatever else arrives within max_wait, up to size.
+
+    Few large transactions beat many small ones: each commit (and each GIL hand-back after
+    a database call) costs far more than a row.
+    """
+    batch = [results.get()]
+    deadline = time.monotonic() + max_wait
+    while len(batch) < size:
+        try:
+            batch.append(results.get(timeout=max(0.0, deadline - time.monotonic())))
+        except queue.Empty:
+            break
+    return batch
+
+
+def collect_sources(
+    jobs: list[SourceJob],
+    fetcher: Fetcher,
+    settings: Settings,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    max_batch: int = 100,
+    max_wait: float = 0.25,
+) -> Iterator[list[Outcome]]:
+    """Yield every job's Outcome, in completion order, in batches of whatever is ready.
+
+    Fetching (threads) and parsing (processes) go on while the caller stores a batch, so
+    a slow store makes the next batch bigger instead of stalling the network.
+    """
+    rss = [j for j in jobs if isinstance(j.config, RSSSource)]
+    reddit = [j for j in jobs if isinstance(j.config, RedditSource)]
+    collector = Collector(settings, fetcher, stop, workers=_pool_size(len(rss)))
+    threads = ThreadPoolExecutor(
+        max(1, min(settings.fetch.concurrency, len(jobs))), thread_name_prefix="collect"
+    )
+    try:
+        for job in rss:
+            threads.submit(collector.guarded, collector.fetch_rss, job)
+        for job in reddit:
+            threads.submit(collector.guarded, collector.collect_reddit, job)
+        remaining = len(jobs)
+        while remaining:
+            batch = _next_batch(collector.results, min(max_batch, remaining), max_wait)
+            remaining -= len(batch)
+            yield batch
+    finally:
+        threads.shutdown(wait=True, cancel_futures=True)
+        collector.close()

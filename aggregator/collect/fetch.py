@@ -1,0 +1,280 @@
+"""A safe, polite HTTP fetcher: SSRF guard on every hop, size and time caps, per-host limits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from aggregator import __version__
+from aggregator.collect.transport import (
+    BadBody,
+    Blocked,
+    BodyDecoder,
+    GuardedBackend,
+    Resolver,
+    default_resolver,
+    parse_retry_after,
+)
+from aggregator.collect.urls import IPAddress, blocked_reason, parse_ip_host
+from aggregator.config import FetchSettings
+
+__all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+
+@dataclass
+class FetchResult:
+    """A successful response (2xx, or 304 with an empty body)."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    not_modified: bool
+    etag: str | None
+    last_modified: str | None
+    retry_after: float | None
+    elapsed_ms: int
+
+
+class FetchError(Exception):
+    """A fetch that gave no usable response; str() is one line naming the URL."""
+
+    def __init__(
+        self,
+        kind: str,
+        url: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        self.kind = kind
+        self.url = url
+        self.status = status
+        self.retry_after = retry_after
+        detail = " ".join(str(detail).split())[:300]
+        super().__init__(f"fetch: {url[:300]}: {detail}")
+
+
+class Fetcher:
+    """Fetches URLs safely; thread-safe, one instance shared by every worker thread."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        site_url: str,
+        site_title: str = "aggregator",
+        *,
+        resolver: Resolver | None = None,
+        allow_addresses: Iterable[str] = (),
+    ):
+        self.settings = settings
+        self._resolver = resolver or default_resolver
+        # Exact "ip:port" pairs reachable even when private networks are refused (tests, admins).
+        self._allowed = frozenset(allow_addresses)
+        title = site_title.encode("ascii", "ignore").decode().strip() or "aggregator"
+        self.user_agent = settings.user_agent or (
+            f"{title} (aggregator/{__version__}; news reader; +{site_url})"
+        )
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._slots_lock = threading.Lock()
+        transport = httpx.HTTPTransport(retries=0)
+        # httpx has no public hook for the connect step; the pool's backend is the one place
+        # where the resolved address is known before a socket is opened.
+        transport._pool._network_backend = GuardedBackend(self._checked_addresses)
+        self._client = httpx.Client(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would bypass the address guard
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(
+                max_connections=max(settings.concurrency, 4) * 2,
+                max_keepalive_connections=max(settings.concurrency, 4),
+            ),
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def _refusal(self, ip: IPAddress, port: int) -> str | None:
+        """Return why this address may not be fetched, or None."""
+        if self.settings.allow_private_networks or f"{ip}:{port}" in self._allowed:
+            return None
+        reason = blocked_reason(ip)
+        return f"refused: {ip} is a {reason} address" if reason else None
+
+    def _checked_addresses(self, host: str, port: int) -> list[str]:
+        """Return the addresses to connect to, raising _Blocked if any resolved one is refused."""
+        literal = parse_ip_host(host)
+        if literal is not None:
+            addresses = [str(literal)]
+        elif self.settings.allow_private_networks:
+            return [host]
+        else:
+            try:
+                addresses = self._resolver(host, port)
+            except OSError as exc:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        for address in addresses:
+            ip = parse_ip_host(address)
+            reason = self._refusal(ip, port) if ip else f"refused: unusable address {address!r}"
+            if reason:
+                raise Blocked(f"{reason} (host {host})")
+        return addresses
+
+    @contextmanager
+    def _host_slot(self, host: str) -> Iterator[None]:
+        """Hold one of the host's few concurrent-request slots (politeness)."""
+        with self._slots_lock:
+            slot = self._slots.setdefault(
+                host, threading.BoundedSemaphore(self.settings.per_host_concurrency)
+            )
+        with slot:
+            yield
+
+    def _precheck(self, url: str) -> tuple[str, int]:
+        """Return (host, port) of an http(s) URL, refusing literal addresses we must not reach."""
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError as exc:
+            raise FetchError("invalid_url", url, f"invalid URL: {exc}") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise FetchError("invalid_url", url, "not an http(s) URL")
+        port = port or (443 if parts.scheme == "https" else 80)
+        literal = parse_ip_host(host)
+        if literal is not None and (reason := self._refusal(literal, port)):
+            raise FetchError("blocked", url, reason)
+        return host.lower(), port
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """Return the response for a URL (following up to max_redirects), or raise FetchError."""
+        started = time.monotonic()
+        headers = {"Accept": accept or "*/*"}
+        # Conditional GET (RFC 9110 §13.1): a 304 costs the server no body.
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        seen: set[str] = set()
+        current = url
+        deadline: float | None = None
+        for _hop in range(self.settings.max_redirects + 1):
+            seen.add(current)
+            host, _port = self._precheck(current)
+            with self._host_slot(host):
+                # The whole-request clock starts once a slot is ours, not while queueing.
+                deadline = deadline or time.monotonic() + self.settings.timeout
+                location = self._send(current, headers, deadline, started)
+            if isinstance(location, FetchResult):
+                return location
+            nxt = urljoin(current, location)
+            if nxt in seen:
+                raise FetchError("redirects", url, f"redirect loop at {nxt}")
+            current = nxt
+        raise FetchError("redirects", url, f"more than {self.settings.max_redirects} redirects")
+
+    def _send(
+        self, url: str, headers: dict[str, str], deadline: float, started: float
+    ) -> FetchResult | str:
+        """Return the final result, or the Location to follow for a redirect."""
+        remaining = max(0.001, deadline - time.monotonic())
+        timeout = httpx.Timeout(remaining, connect=min(self.settings.connect_timeout, remaining))
+        try:
+            request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
+            response = self._client.send(request, stream=True)
+        except Blocked as exc:
+            raise FetchError("blocked", url, str(exc)) from None
+        except httpx.TimeoutException:
+            raise FetchError(
+                "timeout", url, f"timed out after {self.settings.timeout:g}s"
+            ) from None
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise FetchError("invalid_url", url, f"invalid URL: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError("network", url, f"{type(exc).__name__}: {exc}") from None
+        try:
+            return self._handle(url, response, deadline, started)
+        finally:
+            response.close()
+
+    def _handle(
+        self, url: str, response: httpx.Response, deadline: float, started: float
+    ) -> FetchResult | str:
+        """Turn one response into a result, a redirect target, or a FetchError."""
+        status = response.status_code
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if status in REDIRECT_STATUSES and headers.get("location"):
+            return headers["location"]
+        if status >= 400 or status < 200 or status in REDIRECT_STATUSES:
+            raise FetchError(
+                "http",
+                url,
+                f"HTTP {status} {response.reason_phrase}".strip(),
+                status=status,
+                retry_after=retry_after,
+            )
+        body = b"" if status == 304 else self._read_body(url, response, headers, deadline)
+        return FetchResult(
+            url=str(response.url),
+            status=status,
+            headers=headers,
+            body=body,
+            not_modified=status == 304,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+            retry_after=retry_after,
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+        )
+
+    def _read_body(
+        self, url: str, response: httpx.Response, headers: dict[str, str], deadline: float
+    ) -> bytes:
+        """Return the decoded body, enforcing the size cap after decompression and the deadline."""
+        cap = self.settings.max_body_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError("too_large", url, f"body of {declared} bytes exceeds {cap}")
+        try:
+            decoder = BodyDecoder(headers.get("content-encoding", ""))
+        except BadBody as exc:
+            raise FetchError("network", url, str(exc)) from None
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for raw in response.iter_raw(_CHUNK):
+                if time.monotonic() > deadline:
+                    raise FetchError("timeout", url, f"timed out after {self.settings.timeout:g}s")
+                data = decoder.feed(raw, cap - total + 1)
+                total += len(data)
+                if total > cap or decoder.overflowed:
+                    raise FetchError("too_large", url, f"body exceeds {cap} bytes")
+                chunks.append(data)
+        except httpx.TimeoutException:
+            raise FetchError(
+                "timeout", url, f"timed out after {self.settings.timeout:g}s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise FetchError("network", url, f"{type(exc).__name__}: {exc}") from None
+        except BadBody as exc:
+            raise FetchError("network", url, str(exc)) from None
+        return b"".join(chunks)

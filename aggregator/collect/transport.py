@@ -1,0 +1,101 @@
+"""HTTP plumbing for the fetcher: address-checked connections, Retry-After, bounded inflate."""
+
+from __future__ import annotations
+
+import email.utils
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import UTC
+from typing import Any
+
+import httpcore
+
+Resolver = Callable[[str, int], list[str]]
+
+
+class Blocked(Exception):
+    """Raised inside the transport when a host resolves to an address we must not reach."""
+
+
+class BadBody(Exception):
+    """A response body that cannot be decoded (unknown or corrupt Content-Encoding)."""
+
+
+def default_resolver(host: str, port: int) -> list[str]:
+    """Return the addresses a host name resolves to, in resolver order, without duplicates."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Return Retry-After (delay-seconds or an HTTP-date, RFC 9110 §10.2.3) in seconds."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses the guard allows, checked after resolution (every hop)."""
+
+    def __init__(self, check: Callable[[str, int], list[str]]):
+        self._check = check
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        last_error: Exception | None = None
+        # Connect to the very address that was checked, so a second DNS answer cannot
+        # swap in a private one (DNS rebinding).
+        for address in self._check(host, port):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        raise last_error or httpcore.ConnectError(f"no address for {host}")
+
+
+class BodyDecoder:
+    """Content-Encoding decoder that never inflates more than it is allowed to (gzip bombs)."""
+
+    def __init__(self, encoding: str):
+        names = [e.strip().lower() for e in encoding.split(",") if e.strip()]
+        names = [n for n in names if n != "identity"]
+        if len(names) > 1 or (names and names[0] not in ("gzip", "x-gzip", "deflate")):
+            raise BadBody(f"unsupported content-encoding {encoding!r}")
+        self.kind = names[0] if names else None
+        self._z: Any = None
+        self.overflowed = False
+        if self.kind in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, raw: bytes, limit: int) -> bytes:
+        """Return decoded bytes for a raw chunk, at most `limit` of them (then `overflowed`)."""
+        if self.kind is None:
+            return raw
+        if self._z is None:  # deflate: zlib-wrapped per RFC 9110, raw in practice too
+            self._z = zlib.decompressobj(
+                -zlib.MAX_WBITS if raw[:1] and raw[0] & 0x0F != 8 else zlib.MAX_WBITS
+            )
+        try:
+            out = self._z.decompress(raw, limit)
+        except zlib.error as exc:
+            raise BadBody(f"bad {self.kind} body: {exc}") from None
+        # Input left over means the limit was reached: stop inflating, the body is too large.
+        self.overflowed = bool(self._z.unconsumed_tail)
+        return out

@@ -1,0 +1,1 @@
+"""Evaluation: frozen sets, per-card metrics, paired comparisons of configurations, reports."""

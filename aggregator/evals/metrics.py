@@ -1,0 +1,182 @@
+"""Per-card metrics: schema, length limits, grounding, topic agreement, empty or duplicate parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from aggregator.grounding import MIN_TOPIC_SCORE, ArticleText, normalize
+from aggregator.llm.schema import Card
+
+SECTIONS = ("key_takeaways", "technical_deep_dive", "future_implications")
+# DESIGN.md section 4: how many points each section holds.
+SECTION_BOUNDS = {
+    "key_takeaways": (3, 5),
+    "technical_deep_dive": (0, 5),
+    "future_implications": (1, 3),
+}
+TEXT_LIMITS = {"title": 100, "hook": 160}
+TLDR_FIELDS = ("what_changed", "why_it_matters", "what_to_do_next")
+TLDR_LIMIT = 400
+POINT_LIMIT = 600
+MAX_CITATIONS = 3
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-card quality metric: how it reads, when a card passes it, which way is better."""
+
+    name: str
+    label: str
+    threshold: float | None = None  # None: a yes/no metric (1.0 passes)
+    scale: float = 1.0  # the metric's maximum, for charts
+    higher_is_better: bool = True
+
+    def passed(self, value: float | None) -> bool | None:
+        """Return whether a value passes (None when the metric does not apply)."""
+        if value is None:
+            return None
+        return value >= (1.0 if self.threshold is None else self.threshold)
+
+
+QUALITY_METRICS: tuple[Metric, ...] = (
+    Metric("schema_valid", "Schema valid"),
+    Metric("length_ok", "Length limits kept"),
+    Metric("citation_rate", "Citations verified", threshold=0.8),
+    Metric("claim_support", "Claims supported", threshold=0.8),
+    Metric("topic_f1", "Topic agreement (F1)", threshold=0.5),
+    Metric("sections_clean", "No empty/duplicate parts"),
+    Metric("judge_faithfulness", "Judge: faithfulness", threshold=4, scale=5),
+    Metric("judge_usefulness", "Judge: usefulness", threshold=4, scale=5),
+    Metric("judge_actionability", "Judge: actionability", threshold=4, scale=5),
+)
+METRICS_BY_NAME = {m.name: m for m in QUALITY_METRICS}
+
+
+def _text(value: Any) -> str:
+    """Return a value as stripped text ('' for anything that is not a string)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _points(card: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    """Return a section's points that are objects (malformed entries are skipped)."""
+    points = card.get(section)
+    return [p for p in points if isinstance(p, dict)] if isinstance(points, list) else []
+
+
+def _citations(point: dict[str, Any]) -> list[str]:
+    """Return a point's citations that are strings."""
+    citations = point.get("citations")
+    return [c for c in citations if isinstance(c, str)] if isinstance(citations, list) else []
+
+
+def schema_valid(card: dict[str, Any]) -> bool:
+    """Return True when the card validates as the published Card model."""
+    try:
+        Card.model_validate(card)
+    except ValidationError:
+        return False
+    return True
+
+
+def length_problems(card: dict[str, Any]) -> list[str]:
+    """Return every length or count limit the card breaks (empty when it keeps them all)."""
+    problems = [f"{name} > {limit}" for name, limit in TEXT_LIMITS.items()
+                if len(_text(card.get(name))) > limit]  # fmt: skip
+    tldr = card.get("tldr") if isinstance(card.get("tldr"), dict) else {}
+    problems += [f"tldr.{name} > {TLDR_LIMIT}" for name in TLDR_FIELDS
+                 if len(_text(tldr.get(name))) > TLDR_LIMIT]  # fmt: skip
+    for section, (low, high) in SECTION_BOUNDS.items():
+        points = _points(card, section)
+        if not low <= len(points) <= high:
+            problems.append(f"{section}: {len(points)} points, want {low}-{high}")
+        for i, point in enumerate(points):
+            if len(_text(point.get("text"))) > POINT_LIMIT:
+                problems.append(f"{section}[{i}].text > {POINT_LIMIT}")
+            if len(_citations(point)) > MAX_CITATIONS:
+                problems.append(f"{section}[{i}]: more than {MAX_CITATIONS} citations")
+    return problems
+
+
+def grounding_counts(card: dict[str, Any], article_text: str) -> dict[str, int]:
+    """Return counts of citations verified in the article and of points with a verified one."""
+    article = ArticleText(article_text)
+    counts = {"citations": 0, "verified": 0, "points": 0, "supported": 0}
+    for section in SECTIONS:
+        for point in _points(card, section):
+            found = [article.find(quote) is not None for quote in _citations(point)]
+            counts["points"] += 1
+            counts["citations"] += len(found)
+            counts["verified"] += sum(found)
+            counts["supported"] += any(found)
+    return counts
+
+
+def topic_f1(card: dict[str, Any], expected: list[str] | None) -> float | None:
+    """Return the F1 of the card's confident topics against the labels (None without labels)."""
+    if expected is None:
+        return None
+    topics = card.get("topics") if isinstance(card.get("topics"), list) else []
+    predicted = {
+        t["slug"]
+        for t in topics
+        if isinstance(t, dict) and isinstance(t.get("slug"), str)
+        and isinstance(t.get("score"), int | float) and t["score"] >= MIN_TOPIC_SCORE
+    }  # fmt: skip
+    wanted = set(expected)
+    if not predicted and not wanted:
+        return 1.0
+    return 2 * len(predicted & wanted) / (len(predicted) + len(wanted))
+
+
+def section_issues(card: dict[str, Any]) -> list[str]:
+    """Return the card's empty required parts and repeated points."""
+    tldr = card.get("tldr") if isinstance(card.get("tldr"), dict) else {}
+    issues = [f"empty {name}" for name in ("title", "hook") if not _text(card.get(name))]
+    issues += [f"empty tldr.{name}" for name in TLDR_FIELDS[:2] if not _text(tldr.get(name))]
+    issues += [
+        f"empty {s}" for s in ("key_takeaways", "future_implications") if not _points(card, s)
+    ]
+    seen: set[str] = set()
+    for section in SECTIONS:
+        for i, point in enumerate(_points(card, section)):
+            text = normalize(_text(point.get("text"))).lower().rstrip(".")
+            if not text:
+                issues.append(f"empty {section}[{i}]")
+            elif text in seen:
+                issues.append(f"duplicate {section}[{i}]")
+            seen.add(text)
+    what, why = (normalize(_text(tldr.get(k))).lower() for k in TLDR_FIELDS[:2])
+    if what and what == why:
+        issues.append("duplicate tldr.why_it_matters")
+    return issues
+
+
+def score_card(
+    card: dict[str, Any] | None, article_text: str, expected_topics: list[str] | None = None
+) -> dict[str, Any]:
+    """Return the card's metrics (values 0-1, topic_f1 None without labels) and their details.
+
+    A missing card (the model gave no usable answer) fails everything.
+    """
+    if not isinstance(card, dict):
+        return {
+            "schema_valid": 0.0, "length_ok": 0.0, "citation_rate": 0.0, "claim_support": 0.0,
+            "topic_f1": None if expected_topics is None else 0.0, "sections_clean": 0.0,
+            "details": {"problems": ["no card"], "issues": ["no card"], "citations": 0,
+                        "verified": 0, "points": 0, "supported": 0},
+        }  # fmt: skip
+    counts = grounding_counts(card, article_text)
+    problems = length_problems(card)
+    issues = section_issues(card)
+    return {
+        "schema_valid": float(schema_valid(card)),
+        "length_ok": float(not problems),
+        "citation_rate": counts["verified"] / counts["citations"] if counts["citations"] else 0.0,
+        "claim_support": counts["supported"] / counts["points"] if counts["points"] else 0.0,
+        "topic_f1": topic_f1(card, expected_topics),
+        "sections_clean": float(not issues),
+        "details": {"problems": problems, "issues": issues, **counts},
+    }

@@ -1,0 +1,65 @@
+"""`aggregator export`: the planner records of the API, straight from the database."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from aggregator.config import Settings, parse_duration
+from aggregator.pipeline.publish import load_site_input
+from aggregator.publish.api import item_record
+from aggregator.publish.site import prepare
+
+
+def _cutoff(since: datetime | timedelta | str | int | None) -> datetime | None:
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        return since if since.tzinfo else since.replace(tzinfo=UTC)
+    if not isinstance(since, timedelta):
+        try:
+            since = timedelta(seconds=parse_duration(since))
+        except ValueError as exc:
+            raise ValueError(f"export: --since {since!r}: {exc}") from None
+    return datetime.now(UTC) - since
+
+
+def export_records(
+    session: Session,
+    since: datetime | timedelta | str | int | None = None,
+    topic: str | None = None,
+    *,
+    settings: Settings | None = None,
+) -> list[dict]:
+    """Return the API records (newest first) of stories new or changed since `since`, in `topic`.
+
+    `since` is a datetime, a timedelta or a duration such as "7d"; settings give the permalinks'
+    base URL and topic names (defaults when omitted).
+    """
+    data = load_site_input(session, settings or Settings())
+    prepare(data)
+    cutoff = _cutoff(since)
+    rows = {r.id: r for r in data.stories}
+    wanted = [
+        r
+        for r in data.stories
+        if (cutoff is None or r.published_at >= cutoff or r.updated_at >= cutoff)
+        and (topic is None or any(slug == topic for slug, _ in r.topics))
+    ]
+    details = data.load_details([r.id for r in wanted])
+    return [item_record(d, rows, data.config) for d in details]
+
+
+def write_records(records: list[dict[str, Any]], fmt: str, stream: IO[str]) -> None:
+    """Write records as one JSON array (json) or one object per line (jsonl)."""
+    if fmt == "jsonl":
+        for record in records:
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt == "json":
+        json.dump(records, stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    else:
+        raise ValueError(f"export: unknown format {fmt!r} (use json or jsonl)")

@@ -1,0 +1,1 @@
+"""Article extraction parts: decoding, HTML and PDF text, page metadata, feed fallbacks."""

@@ -1,0 +1,301 @@
+"""The recap email: signed unsubscribe tokens, the multipart message, the SMTP transport."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from html import escape
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from aggregator.config import EmailSettings, Settings
+from aggregator.db.types import utcnow
+from aggregator.recap import RecapDoc
+
+_TOKEN_PURPOSE = b"unsubscribe\0"
+SMTP_TIMEOUT = 30.0
+# Inline styles only: mail clients drop <style> blocks and never fetch remote CSS or images.
+_BODY = "margin:0;padding:24px;background:#f6f6f4;font-family:Georgia,serif;color:#1d1d1b;"
+_BOX = "max-width:640px;margin:0 auto;background:#ffffff;padding:24px 28px;border-radius:6px;"
+_H1 = "font-size:24px;line-height:1.25;margin:0 0 12px 0;"
+_H2 = "font-size:18px;line-height:1.3;margin:24px 0 8px 0;border-top:1px solid #e4e4df;padding-top:16px;"
+_P = "font-size:16px;line-height:1.55;margin:0 0 12px 0;"
+_LI = "font-size:15px;line-height:1.5;margin:0 0 6px 0;"
+_A = "color:#1a56a8;text-decoration:underline;"
+_NOTE = "font-size:13px;line-height:1.5;color:#66665f;margin:16px 0 0 0;"
+
+
+class MailError(Exception):
+    """Email cannot be prepared as configured; the message is one line starting with its stage."""
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """A story as the email links it: title, one-line hook, original address."""
+
+    id: int
+    title: str
+    hook: str = ""
+    url: str | None = None
+
+
+def secret_key(settings: Settings) -> bytes:
+    """Return the key that signs unsubscribe tokens; raise MailError when it is not set."""
+    key = settings.email.secret_key
+    if key is None or not key.get_secret_value():
+        raise MailError("deliver: AGGREGATOR_SECRET_KEY is not set (it signs unsubscribe links)")
+    return key.get_secret_value().encode("utf-8")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_token(secret: bytes, email: str) -> str:
+    """Return the unsubscribe token of an address: the address and its HMAC-SHA256, URL-safe."""
+    address = email.strip().lower().encode("utf-8")
+    mac = hmac.new(secret, _TOKEN_PURPOSE + address, hashlib.sha256).digest()
+    return f"{_b64(address)}.{_b64(mac)}"
+
+
+def read_token(secret: bytes, token: str) -> str | None:
+    """Return the address a token was made for, or None if it is malformed or not ours."""
+    head, dot, tail = (token or "").strip().partition(".")
+    if not dot or not head or not tail:
+        return None
+    try:
+        address, mac = _unb64(head), _unb64(tail)
+    except (binascii.Error, ValueError):
+        return None
+    expected = hmac.new(secret, _TOKEN_PURPOSE + address, hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        return address.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    """Return the site's unsubscribe page address for a token."""
+    return f"{base_url}unsubscribe/?token={quote(token, safe='')}"
+
+
+def recap_url(base_url: str, week: str) -> str:
+    """Return the site address of a week's recap."""
+    return f"{base_url}recaps/{week}/"
+
+
+def message_id(week: str, revision: int, subscriber_id: int, from_address: str) -> str:
+    """Return a Message-ID fixed per (recap revision, subscriber): a resend is the same message."""
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    return f"<recap.{week}.r{revision}.s{subscriber_id}@{domain}>"
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Return the URL if it is http(s), else None (no javascript: links in mail)."""
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def _lines(recap: RecapDoc, stories: Mapping[int, StoryRef], recap_link: str) -> list[str]:
+    """Return the plain-text body lines (without the footer)."""
+    out = [recap.title, "=" * min(len(recap.title), 72), "", recap.intro, ""]
+    for section in recap.sections:
+        out += [section.title, "-" * min(len(section.title), 72), section.synthesis, ""]
+        for sid in section.story_ids:
+            story = stories.get(sid)
+            if story:
+                url = _safe_url(story.url)
+                out.append(f"  * {story.title}" + (f"\n    {url}" if url else ""))
+        out.append("")
+    if recap.what_to_watch:
+        out += ["What to watch", "-------------", *[f"  * {w}" for w in recap.what_to_watch], ""]
+    out += [f"Read it on the site: {recap_link}", ""]
+    if recap.mode == "extractive":
+        out.append("This recap was assembled without a language model from the stories' own hooks.")
+    return out
+
+
+def render_text(recap: RecapDoc, stories: Mapping[int, StoryRef], recap_link: str,
+                unsubscribe_link: str, site_title: str) -> str:  # fmt: skip
+    """Return the plain-text part of the recap email."""
+    footer = ["", "--", f"You get this because you subscribed to the {site_title} weekly recap.",
+              f"Unsubscribe: {unsubscribe_link}"]  # fmt: skip
+    return "\n".join(_lines(recap, stories, recap_link) + footer) + "\n"
+
+
+def _story_item(story: StoryRef) -> str:
+    url = _safe_url(story.url)
+    title = escape(story.title)
+    link = f'<a href="{escape(url)}" style="{_A}">{title}</a>' if url else title
+    hook = f" &mdash; {escape(story.hook)}" if story.hook else ""
+    return f'<li style="{_LI}">{link}{hook}</li>'
+
+
+def _sections_html(recap: RecapDoc, stories: Mapping[int, StoryRef]) -> list[str]:
+    parts = []
+    for section in recap.sections:
+        parts.append(f'<h2 style="{_H2}">{escape(section.title)}</h2>')
+        parts.append(f'<p style="{_P}">{escape(section.synthesis)}</p>')
+        items = [_story_item(stories[i]) for i in section.story_ids if i in stories]
+        if items:
+            parts.append(
+                '<ul style="margin:0 0 8px 0;padding-left:20px;">' + "".join(items) + "</ul>"
+            )
+    if recap.what_to_watch:
+        parts.append(f'<h2 style="{_H2}">What to watch</h2>')
+        items = [f'<li style="{_LI}">{escape(w)}</li>' for w in recap.what_to_watch]
+        parts.append('<ul style="margin:0;padding-left:20px;">' + "".join(items) + "</ul>")
+    return parts
+
+
+def render_html(recap: RecapDoc, stories: Mapping[int, StoryRef], recap_link: str,
+                unsubscribe_link: str, site_title: str) -> str:  # fmt: skip
+    """Return the HTML part: inline styles, no remote images, every text escaped."""
+    note = ""
+    if recap.mode == "extractive":
+        note = (f'<p style="{_NOTE}">This recap was assembled without a language model '
+                "from the stories' own hooks.</p>")  # fmt: skip
+    body = [
+        f'<h1 style="{_H1}">{escape(recap.title)}</h1>',
+        f'<p style="{_P}">{escape(recap.intro)}</p>',
+        *_sections_html(recap, stories),
+        f'<p style="{_P}margin-top:24px;"><a href="{escape(recap_link)}" style="{_A}">'
+        "Read this recap on the site</a></p>",
+        note,
+        f'<p style="{_NOTE}">You get this because you subscribed to the {escape(site_title)} '
+        f'weekly recap. <a href="{escape(unsubscribe_link)}" style="{_A}">Unsubscribe</a></p>',
+    ]
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{escape(recap.title)}</title></head>"
+        f'<body style="{_BODY}"><div style="{_BOX}">' + "\n".join(p for p in body if p)
+        + "</div></body></html>"
+    )  # fmt: skip
+
+
+def build_message(
+    recap: RecapDoc,
+    stories: Mapping[int, StoryRef],
+    *,
+    to: str,
+    from_address: str,
+    site_title: str,
+    base_url: str,
+    token: str,
+    msgid: str,
+) -> EmailMessage:
+    """Return the recap email for one subscriber with its List-Unsubscribe headers (RFC 2369, 8058)."""
+    link = recap_url(base_url, recap.week)
+    unsub = unsubscribe_url(base_url, token)
+    msg = EmailMessage()
+    msg["Subject"] = f"{site_title} weekly recap: {recap.title}"
+    msg["From"] = from_address
+    msg["To"] = Address(addr_spec=to)
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = msgid
+    reply_to = parseaddr(from_address)[1]
+    mailto = f"mailto:{reply_to}?subject={quote('unsubscribe ' + token)}" if reply_to else ""
+    msg["List-Unsubscribe"] = f"<{unsub}>" + (f", <{mailto}>" if mailto else "")
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["List-Id"] = f"{site_title} weekly recap <recap.{urlsplit(base_url).hostname or 'local'}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(render_text(recap, stories, link, unsub, site_title), charset="utf-8",
+                    cte="quoted-printable")  # fmt: skip
+    msg.add_alternative(render_html(recap, stories, link, unsub, site_title), subtype="html",
+                        charset="utf-8", cte="quoted-printable")  # fmt: skip
+    return msg
+
+
+class SendError(Exception):
+    """One message was not accepted; `transient` ones are retried, `connection` ones stop the run."""
+
+    def __init__(self, message: str, *, transient: bool, connection: bool = False):
+        super().__init__(message)
+        self.transient = transient
+        self.connection = connection
+
+
+class SmtpSender:
+    """One SMTP connection reused for a run's messages, opened on first use."""
+
+    def __init__(self, settings: EmailSettings):
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.ssl:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT,
+                                                  context=ssl.create_default_context())  # fmt: skip
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT)
+            if s.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+        if s.username and s.password:
+            smtp.login(s.username, s.password.get_secret_value())
+        return smtp
+
+    def _ready(self) -> smtplib.SMTP:
+        """Return a live connection: servers close idle ones or cap messages per connection."""
+        if self.smtp is not None:
+            try:
+                if self.smtp.noop()[0] == 250:
+                    return self.smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.close()
+        self.smtp = self._connect()
+        return self.smtp
+
+    def send(self, msg: EmailMessage, to: str) -> None:
+        """Send one message to one address; raise SendError saying whether to retry."""
+        try:
+            self._ready().send_message(msg, to_addrs=[to])
+        except smtplib.SMTPRecipientsRefused as exc:  # this address only
+            code, text = next(iter(exc.recipients.values()), (550, b""))
+            raise _refused(code, text) from None
+        except smtplib.SMTPDataError as exc:  # this message only
+            raise _refused(exc.smtp_code, exc.smtp_error) from None
+        except smtplib.SMTPResponseException as exc:  # greeting, HELO, login, sender: all mail
+            self.close()
+            raise SendError(f"deliver: SMTP refused us: {_text(exc)}", transient=True,
+                            connection=True) from None  # fmt: skip
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise SendError(f"deliver: SMTP connection failed: {exc}".strip(), transient=True,
+                            connection=True) from None  # fmt: skip
+
+    def close(self) -> None:
+        """Close the connection (politely if it is still up)."""
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+            self.smtp = None
+
+
+def _text(exc: smtplib.SMTPResponseException) -> str:
+    raw = exc.smtp_error
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return f"{exc.smtp_code} {text}".strip()
+
+
+def _refused(code: int, text: Any) -> SendError:
+    """Return the SendError of an SMTP reply: 4xx is worth retrying, 5xx is final (RFC 5321 4.2.1)."""
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return SendError(f"deliver: SMTP answered {code} {message}".strip(), transient=code < 500)

@@ -1,0 +1,300 @@
+"""The publish stage runner: load stories, cards and recaps from the DB, build the site, index it."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from aggregator.config import Settings, output_dir
+from aggregator.context import Context
+from aggregator.db.meta import set_meta
+from aggregator.db.models import Card, Item, Recap, Source, Story, StoryRelation, StoryTopic
+from aggregator.log import event
+from aggregator.pipeline.report import StageReport
+from aggregator.publish import data as pd
+from aggregator.publish.paths import safe_week
+from aggregator.publish.sanitize import clean_text
+from aggregator.publish.search import INDEX_DIR, index_site
+from aggregator.publish.site import build_site
+
+log = logging.getLogger("aggregator.publish")
+CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit
+
+
+def _line(value: object) -> str:
+    """Return outside text cleaned once here, so templates need no per-use filter."""
+    return clean_text(value, single_line=True)
+
+
+def site_config(settings: Settings) -> pd.SiteConfig:
+    """Return the publisher's view of the settings."""
+    site = settings.site
+    email = parseaddr(settings.email.from_address)[1] if settings.email.enabled else ""
+    return pd.SiteConfig(
+        title=_line(site.title),
+        description=_line(site.description),
+        base_url=site.base_url,
+        language=site.language,
+        timezone=site.timezone,
+        items_per_page=site.items_per_page,
+        search=site.search,
+        subscribe_email=email or None,
+        topics=[pd.TopicInfo(t.slug, _line(t.name), _line(t.description)) for t in settings.topics],
+    )
+
+
+def load_story_rows(session: Session) -> list[pd.StoryRow]:
+    """Return a listing row for every story that has a card, with its probe and related ids."""
+    counts = (
+        select(
+            Item.story_id,
+            func.count(Item.id).label("n"),
+            func.max(Item.updated_at).label("changed"),
+        )
+        .group_by(Item.story_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Story.id,
+            Story.uid,
+            Story.slug,
+            Story.title,
+            Story.published_at,
+            Story.week,
+            Story.item_count,
+            Story.source_count,
+            Card.card["title"].as_string(),
+            Card.card["hook"].as_string(),
+            Card.mode,
+            Card.updated_at,
+            Card.content_hash,
+            Source.name,
+            Card.revision,
+            func.length(cast(Card.card, Text)),
+            Card.model,
+            Card.prompt_name,
+            Card.prompt_version,
+            Card.grounded_ratio,
+            Source.url,
+            Story.primary_item_id,
+            counts.c.n,
+            counts.c.changed,
+        )
+        .join(Card, Card.story_id == Story.id)
+        .outerjoin(Item, Item.id == Story.primary_item_id)
+        .outerjoin(Source, Source.id == Item.source_id)
+        .outerjoin(counts, counts.c.story_id == Story.id)
+        .order_by(Story.id)
+    )
+    topics: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for story_id, slug, score in session.execute(
+        select(StoryTopic.story_id, StoryTopic.topic_slug, StoryTopic.score).order_by(
+            StoryTopic.story_id, StoryTopic.score.desc(), StoryTopic.topic_slug
+        )
+    ):
+        topics[story_id].append((slug, float(score)))
+    related: dict[int, list[int]] = defaultdict(list)
+    for story_id, other in session.execute(
+        select(StoryRelation.story_id, StoryRelation.related_story_id).order_by(
+            StoryRelation.story_id, StoryRelation.score.desc(), StoryRelation.related_story_id
+        )
+    ):
+        related[story_id].append(other)
+    rows = []
+    for r in session.execute(stmt):
+        if not safe_week(r[5]):
+            continue  # a malformed week would be an unsafe path; dedupe owns fixing it
+        rows.append(
+            pd.StoryRow(
+                id=r[0],
+                uid=r[1],
+                slug=r[2],
+                title=_line(r[8] or r[3]),
+                hook=_line(r[9]),
+                published_at=r[4],
+                week=r[5],
+                item_count=r[6],
+                source_count=r[7],
+                topics=tuple(topics.get(r[0], ())),
+                mode=r[10],
+                updated_at=r[11],
+                content_hash=r[12],
+                source=_line(r[13]),
+                probe=repr(tuple(r[14:])),
+                related=tuple(related.get(r[0], ())),
+            )
+        )
+    _fill_missing_sources(session, [r for r in rows if not r.source])
+    return rows
+
+
+def _fill_missing_sources(session: Session, rows: list[pd.StoryRow]) -> None:
+    """Name the source of stories without a primary item after their earliest item."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = {r.id: r for r in rows[start : start + CHUNK]}
+        stmt = (
+            select(Item.story_id, Source.name)
+            .join(Source, Source.id == Item.source_id)
+            .where(Item.story_id.in_(list(chunk)))
+            .order_by(Item.published_at, Item.id)
+        )
+        for story_id, name in session.execute(stmt):
+            if not chunk[story_id].source:
+                chunk[story_id].source = _line(name)
+
+
+def load_details(
+    session: Session, rows: dict[int, pd.StoryRow], ids: list[int]
+) -> list[pd.StoryDetail]:
+    """Return the full details (raw card, items primary first, related ids) of these stories."""
+    out: list[pd.StoryDetail] = []
+    for start in range(0, len(ids), CHUNK):
+        out += _load_chunk(session, rows, ids[start : start + CHUNK])
+    return out
+
+
+def _load_chunk(
+    session: Session, rows: dict[int, pd.StoryRow], ids: list[int]
+) -> list[pd.StoryDetail]:
+    cards = session.execute(
+        select(
+            Card.story_id,
+            cast(Card.card, Text),
+            Card.mode,
+            Card.model,
+            Card.prompt_name,
+            Card.prompt_version,
+            Card.grounded_ratio,
+            Card.content_hash,
+            Card.updated_at,
+            Story.primary_item_id,
+        )
+        .join(Story, Story.id == Card.story_id)
+        .where(Card.story_id.in_(ids))
+    ).all()
+    # Items are cleaned here, once, because only stories whose files must be rebuilt get here.
+    items: dict[int, list[pd.ItemRow]] = defaultdict(list)
+    for r in session.execute(
+        select(
+            Item.story_id,
+            Item.id,
+            Source.name,
+            Source.kind,
+            Source.url,
+            Item.url,
+            Item.canonical_url,
+            Item.title,
+            Item.author,
+            Item.published_at,
+            Item.kind,
+            Item.engagement,
+        )
+        .join(Source, Source.id == Item.source_id)
+        .where(Item.story_id.in_(ids))
+        .order_by(Item.story_id, Item.published_at, Item.id)
+    ):
+        items[r[0]].append(
+            pd.ItemRow(
+                r[1],
+                _line(r[2]),
+                r[3],
+                r[4],
+                r[5] or r[6],
+                _line(r[7]),
+                _line(r[8]) or None,
+                r[9],
+                r[10],
+                r[11] if isinstance(r[11], dict) else {},
+            )
+        )
+    details = []
+    for c in cards:
+        story_items = sorted(items.get(c[0], []), key=lambda i: i.id != c[9])  # primary first
+        meta = pd.CardMeta(c[2], c[3], c[4], c[5], float(c[6] or 0), c[7], c[8])
+        row = rows[c[0]]
+        details.append(pd.StoryDetail(row, c[1] or "{}", meta, story_items, list(row.related)))
+    order = {story_id: i for i, story_id in enumerate(ids)}
+    return sorted((d for d in details if d.row.id in order), key=lambda d: order[d.row.id])
+
+
+def load_recaps(session: Session) -> dict[str, pd.RecapRow]:
+    """Return the latest revision of each week's recap."""
+    latest = (
+        select(Recap.week, func.max(Recap.revision).label("rev")).group_by(Recap.week).subquery()
+    )
+    stmt = select(Recap).join(
+        latest, (Recap.week == latest.c.week) & (Recap.revision == latest.c.rev)
+    )
+    out = {}
+    for recap in session.scalars(stmt):
+        if safe_week(recap.week):
+            ids = [i for i in recap.story_ids or [] if isinstance(i, int)]
+            out[recap.week] = pd.RecapRow(
+                recap.week,
+                recap.revision,
+                recap.title,
+                recap.recap or {},
+                recap.mode,
+                recap.model,
+                recap.prompt_version,
+                recap.created_at,
+                ids,
+            )
+    return out
+
+
+def load_site_input(session: Session, settings: Settings) -> pd.SiteInput:
+    """Return everything the publisher needs, with a loader bound to this session."""
+    stories = load_story_rows(session)
+    sources = [
+        pd.SourceInfo(_line(n), k, u)
+        for n, k, u in session.execute(select(Source.name, Source.kind, Source.url))
+    ]
+    by_id = {r.id: r for r in stories}
+    return pd.SiteInput(
+        site_config(settings),
+        stories,
+        sources,
+        load_recaps(session),
+        partial(load_details, session, by_id),
+    )
+
+
+def run_publish(ctx: Context, *, search: bool | None = None, **_options: Any) -> StageReport:
+    """Build the site into the output dir (atomically) and index it for search."""
+    report = StageReport("publish")
+    out = output_dir(ctx.settings)
+    try:
+        with ctx.session() as session:
+            data = load_site_input(session, ctx.settings)
+            result = build_site(data, out, ctx.progress)
+            set_meta(session, "last_publish_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    except Exception as exc:  # one failed build must not stop the scheduler; the site is intact
+        event(log, "publish failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+        report.processed = report.failed = 1
+        report.errors.append(f"publish: {type(exc).__name__}: {exc}")
+        return report
+    report.processed = report.succeeded = result.stories
+    report.details.update(
+        files=result.files,
+        written=result.written,
+        mode=result.mode,
+        seconds=round(result.seconds, 2),
+        output=str(out),
+    )
+    wanted = ctx.settings.site.search if search is None else search
+    if wanted and (result.html_changed or not (out / INDEX_DIR).exists()):
+        warning = index_site(out)
+        report.details["search"] = "indexed" if warning is None else "unavailable"
+        if warning:
+            event(log, warning, level=logging.WARNING)
+            report.errors.append(warning)
+    return report

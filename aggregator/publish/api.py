@@ -1,0 +1,118 @@
+"""The planners' API: one record per story (also what `aggregator export` returns) and envelopes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aggregator.publish.data import SiteConfig, StoryDetail, StoryRow
+from aggregator.publish.render import iso_utc
+from aggregator.publish.sanitize import safe_url
+from aggregator.publish.views import SECTIONS, engagement, topic_names
+
+API_VERSION = "1"
+TIMELINESS = ("time-bound", "evergreen")
+
+
+def _points(value: Any) -> list[dict[str, Any]]:
+    # The card's strings were cleaned when it was parsed (StoryDetail.card); only shapes vary.
+    out = []
+    for point in value if isinstance(value, list) else []:
+        text = point.get("text") if isinstance(point, dict) else None
+        if isinstance(text, str) and text:
+            cites = point.get("citations") if isinstance(point.get("citations"), list) else []
+            out.append({"text": text, "citations": [c for c in cites if isinstance(c, str) and c]})
+    return out
+
+
+def card_record(card: dict[str, Any], row: StoryRow) -> dict[str, Any]:
+    """Return the card normalized to the published shape (text cleaned, odd values dropped)."""
+    tldr = card.get("tldr") if isinstance(card.get("tldr"), dict) else {}
+    out: dict[str, Any] = {
+        "title": card.get("title") or row.title,
+        "hook": card.get("hook") or row.hook,
+        "tldr": {
+            k: tldr[k] if isinstance(tldr.get(k), str) else ""
+            for k in ("what_changed", "why_it_matters", "what_to_do_next")
+        },
+    }
+    for key, _anchor, _title in SECTIONS:
+        out[key] = _points(card.get(key))
+    return out
+
+
+def _timeliness(card: dict[str, Any]) -> str:
+    value = card.get("timeliness")
+    return value if value in TIMELINESS else "time-bound"
+
+
+def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConfig) -> dict:
+    """Return the planner record of one story (stable field names, see api/schema.json)."""
+    row, card, meta, base = detail.row, detail.card, detail.meta, config.base_url
+    names = topic_names(config)
+    primary = detail.items[0] if detail.items else None
+    entities = [e for e in card.get("entities") or [] if isinstance(e, str) and e]
+    return {
+        "id": row.uid,
+        "permalink": base + row.path,
+        "api_url": f"{base}api/items/{row.uid}.json",
+        "url": safe_url(primary.url) if primary else None,
+        "title": card.get("title") or row.title,
+        "original_title": primary.title if primary else None,
+        "hook": card.get("hook") or row.hook,
+        "source": _source(primary),
+        "author": primary.author if primary else None,
+        "published_at": iso_utc(row.published_at),
+        "updated_at": iso_utc(meta.updated_at),
+        "week": row.week,
+        "recap_url": f"{base}recaps/{row.week}/",
+        "topics": [
+            {"slug": s, "name": names.get(s, s), "score": round(float(v), 4)} for s, v in row.topics
+        ],
+        "timeliness": _timeliness(card),
+        "entities": entities,
+        "engagement": engagement(detail.items),
+        "coverage": {
+            "item_count": len(detail.items),
+            "source_count": len({i.source for i in detail.items}),
+            "sources": [
+                dict(
+                    _source(i) or {},
+                    item_url=safe_url(i.url),
+                    title=i.title,
+                    published_at=iso_utc(i.published_at),
+                )
+                for i in detail.items
+            ],
+        },
+        "related": [rows[r].uid for r in detail.related if r in rows],
+        "mode": meta.mode,
+        "grounded_ratio": round(float(meta.grounded_ratio), 4),
+        "generation": {
+            "mode": meta.mode,
+            "model": meta.model,
+            "prompt_name": meta.prompt_name,
+            "prompt_version": meta.prompt_version,
+            "content_hash": meta.content_hash,
+        },
+        "card": card_record(card, row),
+    }
+
+
+def _source(item: Any) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {"name": item.source, "kind": item.source_kind, "url": safe_url(item.source_url)}
+
+
+def envelope(kind: str, config: SiteConfig, **fields: Any) -> dict[str, Any]:
+    """Return an API document: version, kind, site, then the given fields."""
+    return {
+        "version": API_VERSION,
+        "kind": kind,
+        "site": {
+            "title": config.title,
+            "url": config.base_url,
+            "schema": f"{config.base_url}api/schema.json",
+        },
+        **fields,
+    }

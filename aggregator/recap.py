@@ -1,0 +1,319 @@
+"""Week -> recap: pick and rank the week's stories, write the extractive recap, check an LLM one."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_REF = re.compile(r"^\s*s?(\d+)\s*$", re.I)
+MAX_SECTIONS = 6
+MAX_WATCH = 5
+MAX_TOP_LINKS = 5
+
+
+class RecapError(Exception):
+    """A recap that cannot be made as asked; the message is one line starting with `recap:`."""
+
+
+def _clip(limit: int) -> BeforeValidator:
+    """Return a validator that collapses whitespace and cuts a string at a word boundary."""
+
+    def clip(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = " ".join(value.split())
+        if len(value) <= limit:
+            return value
+        return value[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+
+    return BeforeValidator(clip)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecapSection(_Strict):
+    """One theme of the week: a short synthesis and the stories (Story.id) it draws on."""
+
+    title: Annotated[str, _clip(120)]
+    synthesis: Annotated[str, _clip(2000)]
+    story_ids: list[int]
+
+
+class TopLink(_Strict):
+    """One of the week's must-read stories with its original address."""
+
+    story_id: int
+    title: Annotated[str, _clip(200)]
+    url: str | None = None
+
+
+class RecapDoc(_Strict):
+    """The recap JSON stored in `recaps.recap` and rendered by the site and the email."""
+
+    week: str
+    title: Annotated[str, _clip(160)]
+    intro: Annotated[str, _clip(1500)]
+    sections: list[RecapSection] = Field(default_factory=list)
+    what_to_watch: list[Annotated[str, _clip(400)]] = Field(default_factory=list)
+    top_links: list[TopLink] = Field(default_factory=list)
+    mode: Literal["llm", "extractive"] = "extractive"
+    quiet: bool = False
+
+    def story_ids(self) -> list[int]:
+        """Return every story the recap names, sections first, each once."""
+        ids = [i for s in self.sections for i in s.story_ids] + [t.story_id for t in self.top_links]
+        return list(dict.fromkeys(ids))
+
+
+class SectionDraft(_Strict):
+    """A theme as the model writes it: stories referred to as "s12"."""
+
+    title: Annotated[str, _clip(120)]
+    synthesis: Annotated[str, _clip(2000)]
+    story_ids: list[str]
+
+
+class RecapDraft(_Strict):
+    """What the model must return for a week (checked by `validate_draft` before storing)."""
+
+    title: Annotated[str, _clip(160)]
+    intro: Annotated[str, _clip(1500)]
+    sections: list[SectionDraft]
+    what_to_watch: list[str]
+    top_links: list[str]
+
+
+@dataclass(frozen=True)
+class StoryDigest:
+    """What the recap needs to know about one story of the week (from its row and card)."""
+
+    id: int
+    title: str
+    hook: str = ""
+    why: str = ""
+    next_step: str = ""
+    url: str | None = None
+    source: str = ""
+    topics: tuple[tuple[str, float], ...] = ()
+    score: int = 0
+    comments: int = 0
+    source_count: int = 1
+    published_at: datetime | None = None
+
+    @property
+    def main_topic(self) -> str | None:
+        """Return the slug of the story's most confident topic, or None."""
+        if not self.topics:
+            return None
+        return sorted(self.topics, key=lambda t: (-t[1], t[0]))[0][0]
+
+
+@dataclass
+class DraftCheck:
+    """A validated recap and the references the model made that were not the week's stories."""
+
+    recap: RecapDoc
+    dropped: list[str] = field(default_factory=list)
+
+
+def parse_week(week: str) -> str:
+    """Return the ISO week string if it is valid (e.g. 2026-W47); raise RecapError otherwise."""
+    match = _WEEK.match(week.strip()) if isinstance(week, str) else None
+    if match:
+        try:
+            date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            return week.strip()
+        except ValueError:
+            pass
+    raise RecapError(f"recap: week must be an ISO week such as 2026-W47, got {week!r}")
+
+
+def iso_week(day: date) -> str:
+    """Return the ISO week of a date as YYYY-Www."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def last_complete_week(now: datetime, timezone: str) -> str:
+    """Return the last ISO week that has fully ended at `now` in the given time zone."""
+    local = now.astimezone(ZoneInfo(timezone)).date()
+    return iso_week(local - timedelta(days=local.isoweekday()))
+
+
+def rank_score(story: StoryDigest, weights: Mapping[str, float]) -> float:
+    """Return a story's weight in the recap: engagement and coverage, scaled by its topics."""
+    engagement = math.log1p(max(story.score, 0)) + 0.5 * math.log1p(max(story.comments, 0))
+    # Each doubling of the sources that covered a story counts like ~7x the upvotes.
+    coverage = 2.0 * math.log2(max(story.source_count, 1))
+    factor = 1.0
+    if story.topics:
+        # A topic weighs in proportion to how sure the card is about it; the strongest one wins.
+        factor = max(1.0 + (weights.get(slug, 1.0) - 1.0) * score for slug, score in story.topics)
+    return (1.0 + engagement + coverage) * max(factor, 0.0)
+
+
+def select_stories(
+    stories: Iterable[StoryDigest], weights: Mapping[str, float], limit: int
+) -> list[StoryDigest]:
+    """Return the week's top `limit` stories, best first (ties: more sources, newer, lower id)."""
+
+    def key(s: StoryDigest) -> tuple[float, int, float, int]:
+        stamp = s.published_at.timestamp() if s.published_at else 0.0
+        return (-rank_score(s, weights), -s.source_count, -stamp, s.id)
+
+    return sorted(stories, key=key)[:limit]
+
+
+def check_story_ids(ids: Iterable[object], allowed: Iterable[int]) -> tuple[list[int], list[str]]:
+    """Return (known story ids in order, each once; the references that named no such story)."""
+    known = set(allowed)
+    kept: list[int] = []
+    dropped: list[str] = []
+    for ref in ids:
+        match = _REF.match(str(ref)) if isinstance(ref, str | int) else None
+        story_id = int(match[1]) if match else None
+        if story_id is None or story_id not in known:
+            dropped.append(str(ref))
+        elif story_id not in kept:
+            kept.append(story_id)
+    return kept, dropped
+
+
+def quiet_recap(week: str) -> RecapDoc:
+    """Return the recap of a week without stories (the site shows a "quiet week" page)."""
+    return RecapDoc(
+        week=week,
+        title=f"A quiet week ({week})",
+        intro="Nothing from the watched sources made it into a story this week.",
+        mode="extractive",
+        quiet=True,
+    )
+
+
+def _group_by_topic(stories: Sequence[StoryDigest]) -> list[tuple[str | None, list[StoryDigest]]]:
+    """Return the stories grouped by main topic, groups ordered by their best story."""
+    groups: dict[str | None, list[StoryDigest]] = {}
+    for story in stories:
+        groups.setdefault(story.main_topic, []).append(story)
+    # Untopical stories go last: a reader scans the named themes first.
+    ordered = sorted(groups.items(), key=lambda kv: kv[0] is None)
+    if len(ordered) > MAX_SECTIONS:
+        rest = [s for _, group in ordered[MAX_SECTIONS - 1 :] for s in group]
+        ordered = [*ordered[: MAX_SECTIONS - 1], ("__more__", rest)]
+    return ordered
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if not text or text[-1] in ".!?…" else text + "."
+
+
+def extractive_recap(
+    week: str, stories: Sequence[StoryDigest], topic_names: Mapping[str, str]
+) -> RecapDoc:
+    """Return the offline recap: ranked stories grouped by topic, each told by its own hook."""
+    if not stories:
+        return quiet_recap(week)
+    sections = []
+    for slug, group in _group_by_topic(stories):
+        if slug == "__more__":
+            title = "More this week"
+        else:
+            title = topic_names.get(slug, slug) if slug else "Other news"
+        synthesis = " ".join(_sentence(s.hook or s.title) for s in group)
+        sections.append(RecapSection(title=title, synthesis=synthesis,
+                                     story_ids=[s.id for s in group]))  # fmt: skip
+    sources = len({s.source for s in stories if s.source})
+    year, number = week.split("-W")
+    return RecapDoc(
+        week=week,
+        title=f"Week {int(number)}, {year}: {stories[0].title}",
+        intro=(
+            f"The {len(stories)} most-read stories of {week}"
+            + (f" from {sources} sources" if sources else "")
+            + ", grouped by topic and ranked by reader engagement and how many sources covered"
+            " them. This recap is extractive: each line is a story's own hook; no language"
+            " model wrote it."
+        ),
+        sections=sections,
+        what_to_watch=[_sentence(s.next_step) for s in stories if s.next_step][:3],
+        top_links=[_link(s) for s in stories[:MAX_TOP_LINKS]],
+        mode="extractive",
+    )
+
+
+def _link(story: StoryDigest) -> TopLink:
+    return TopLink(story_id=story.id, title=story.title, url=story.url)
+
+
+def validate_draft(week: str, draft: RecapDraft, stories: Sequence[StoryDigest]) -> DraftCheck:
+    """Return the model's recap with every story id checked against the week's stories.
+
+    Unknown references are dropped (and reported); a section left without stories
+    goes too. Raises RecapError when no section names any of the week's stories.
+    """
+    by_id = {s.id: s for s in stories}
+    dropped: list[str] = []
+    sections = []
+    for section in draft.sections:
+        ids, bad = check_story_ids(section.story_ids, by_id)
+        dropped += bad
+        if ids and section.synthesis:
+            sections.append(RecapSection(title=section.title or "This week",
+                                         synthesis=section.synthesis, story_ids=ids))  # fmt: skip
+    if not sections:
+        raise RecapError("recap: the model's recap names none of the week's stories")
+    link_ids, bad = check_story_ids(draft.top_links, by_id)
+    dropped += bad
+    if not link_ids:  # the model gave none: the best-ranked stories the sections use
+        named = {i for s in sections for i in s.story_ids}
+        link_ids = [s.id for s in stories if s.id in named]
+    watch = [_sentence(w) for w in draft.what_to_watch if w.strip()]
+    recap = RecapDoc(
+        week=week,
+        title=draft.title or f"The week in review ({week})",
+        intro=draft.intro,
+        sections=sections[:MAX_SECTIONS],
+        what_to_watch=watch[:MAX_WATCH],
+        top_links=[_link(by_id[i]) for i in link_ids[:MAX_TOP_LINKS]],
+        mode="llm",
+    )
+    return DraftCheck(recap, dropped)
+
+
+def _flat(text: str, limit: int = 400) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def stories_block(stories: Sequence[StoryDigest]) -> str:
+    """Return the prompt's list of stories, one blank-line-separated block per story, best first."""
+    blocks = []
+    for s in stories:
+        lines = [f"id: s{s.id}", f"title: {_flat(s.title, 200)}"]
+        if s.hook:
+            lines.append(f"hook: {_flat(s.hook)}")
+        if s.why:
+            lines.append(f"why it matters: {_flat(s.why)}")
+        if s.topics:
+            lines.append("topics: " + ", ".join(slug for slug, _ in s.topics))
+        lines.append(f"coverage: {s.source_count} source(s), score {s.score}, "
+                     f"{s.comments} comments")  # fmt: skip
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def halve_stories(variables: dict[str, str]) -> dict[str, str]:
+    """Return the prompt variables keeping the better half of the stories (input too long)."""
+    blocks = variables["stories"].split("\n\n")
+    return {**variables, "stories": "\n\n".join(blocks[: max(1, len(blocks) // 2)])}

@@ -1,0 +1,332 @@
+"""Story -> card: the prompt's inputs, the model call, citations checked; or the offline backend."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aggregator.config import Settings, Topic
+from aggregator.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
+from aggregator.llm.cache import Cache, CallRecord, ModeMemory
+from aggregator.llm.client import LLMClient, acomplete_structured
+from aggregator.llm.extractive import build_card
+from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
+from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
+from aggregator.llm.tokens import count_tokens, truncate_to_tokens
+from aggregator.prompts import Prompt, load_prompt
+
+
+@dataclass
+class StoryInput:
+    """What summarizing one story needs: its primary item's text, title and source."""
+
+    story_id: int
+    title: str
+    text: str
+    source_name: str = ""
+    url: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass
+class CardResult:
+    """A card ready to store, how it was made, and the calls it took."""
+
+    card: Card
+    meta: CardMeta
+    records: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def topics(self) -> list[TopicScore]:
+        """Return the card's topics with their confidence."""
+        return self.card.topics
+
+
+def topics_block(topics: Sequence[Topic]) -> str:
+    """Return the taxonomy as prompt lines `- slug: name (description)`."""
+    if not topics:
+        return "  (no topics are configured: use [])"
+    lines = []
+    for topic in topics:
+        about = f" ({topic.description})" if topic.description else ""
+        lines.append(f"  - {topic.slug}: {topic.name}{about}")
+    return "\n".join(lines)
+
+
+def card_schema(slugs: Sequence[str]) -> dict[str, Any]:
+    """Return the strict output schema with topic slugs limited to the configured ones."""
+    schema = copy.deepcopy(strict_schema(CardDraft))
+    if slugs:
+        schema["$defs"]["TopicScore"]["properties"]["slug"]["enum"] = sorted(slugs)
+    return schema
+
+
+def prompt_variables(
+    prompt: Prompt, story: StoryInput, topics: Sequence[Topic], max_input_tokens: int, model: str
+) -> dict[str, str]:
+    """Return the prompt's variables with the article cut to the input budget."""
+    values = {"title": " ".join(story.title.split()), "topics": topics_block(topics), "text": ""}
+    system, user = prompt.render(values)
+    overhead = count_tokens(system + user, model)
+    text, _ = truncate_to_tokens(story.text.strip(), max(200, max_input_tokens - overhead), model)
+    return {**values, "text": text}
+
+
+def _halve(model: str) -> Any:
+    """Return a `shorten` callback keeping about half of the article (title and lead stay)."""
+
+    def shorten(variables: dict[str, str]) -> dict[str, str]:
+        budget = max(100, count_tokens(variables["text"], model) // 2)
+        return {**variables, "text": truncate_to_tokens(variables["text"], budget, model)[0]}
+
+    return shorten
+
+
+class LLMSummarizer:
+    """Writes cards with a model: structured output, grounding, one feedback retry."""
+
+    mode = "llm"
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: LLMClient,
+        *,
+        cache: Cache | None = None,
+        modes: ModeMemory | None = None,
+        budget: Any = None,
+    ):
+        self.settings = settings
+        self.client = client
+        self.cache, self.modes, self.budget = cache, modes, budget
+        self.prompt = load_prompt(settings.llm.item_prompt)
+        self.slugs = {t.slug for t in settings.topics}
+        self.schema = card_schema(sorted(self.slugs))
+
+    async def _ask(
+        self, variables: dict[str, str], subject: str, follow_up: list[dict[str, str]] | None = None
+    ) -> Any:
+        return await acomplete_structured(
+            self.client, self.prompt, variables, CardDraft, purpose="summarize",
+            subject=subject, cache=self.cache, modes=self.modes, budget=self.budget,
+            schema=self.schema, shorten=_halve(self.client.config.model), follow_up=follow_up,
+        )  # fmt: skip
+
+    async def summarize(self, story: StoryInput) -> CardResult:
+        """Return the grounded card of a story; raise LLMError when the model gave none."""
+        started = time.perf_counter()
+        cfg = self.client.config
+        variables = prompt_variables(
+            self.prompt, story, self.settings.topics, cfg.max_input_tokens, cfg.model
+        )
+        first = await self._ask(variables, str(story.story_id))
+        records = list(first.records)
+        source_text = f"{story.title}\n\n{story.text}"  # the title is part of what may be quoted
+        grounded = ground_card(first.value, source_text, self.slugs)
+        if grounded.takeaways < MIN_TAKEAWAYS:
+            turns = [
+                {"role": "assistant", "content": json.dumps(first.value.model_dump())},
+                {"role": "user", "content": feedback(grounded)},
+            ]
+            try:
+                second = await self._ask(variables, str(story.story_id), turns)
+            except BudgetExceeded as exc:
+                exc.records = records + exc.records  # the first answer was paid for: ledger it
+                raise
+            except LLMError as exc:  # keep the first card; its grounding ratio says the rest
+                records += exc.records
+            else:
+                records += second.records
+                retry = ground_card(second.value, source_text, self.slugs)
+                if (retry.takeaways, retry.grounded_ratio) > (
+                    grounded.takeaways,
+                    grounded.grounded_ratio,
+                ):
+                    grounded = retry
+        return CardResult(grounded.card, self._meta(grounded, records, started), records)
+
+    def _meta(self, grounded: Grounded, records: list[CallRecord], started: float) -> CardMeta:
+        return CardMeta(
+            mode="llm", model=self.client.config.model, prompt_name=self.prompt.name,
+            prompt_version=self.prompt.version, prompt_sha256=self.prompt.sha256,
+            tokens_in=sum(r.tokens_in for r in records),
+            tokens_out=sum(r.tokens_out for r in records),
+            tokens_cached=sum(r.tokens_cached for r in records),
+            cost_usd=round(sum(r.cost_usd for r in records), 8),
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            grounded_ratio=grounded.grounded_ratio,
+        )  # fmt: skip
+
+
+class ExtractiveSummarizer:
+    """Writes cards offline from the article's own sentences (mode "extractive")."""
+
+    mode = "extractive"
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.slugs = {t.slug for t in settings.topics}
+
+    async def summarize(self, story: StoryInput) -> CardResult:
+        """Return the extractive card of a story (its citations are checked like any other)."""
+        started = time.perf_counter()
+        draft = build_card(story.title, story.text, self.settings.topics)
+        grounded = ground_card(draft, story.text, self.slugs)
+        meta = CardMeta(
+            mode="extractive",
+            grounded_ratio=grounded.grounded_ratio,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+        )
+        return CardResult(grounded.card, meta)
+
+
+def story_rank(
+    *,
+    source_priority: int = 0,
+    score: int = 0,
+    comments: int = 0,
+    age_hours: float = 0.0,
+    source_count: int = 1,
+) -> float:
+    """Return a story's summarizing priority: bigger first.
+
+    Source priority (-100..100) counts most; Reddit score and comments and the
+    number of sources covering the story add on a log scale; each day of age
+    costs a point, so fresh news goes first when the budget is short.
+    """
+    return round(
+        source_priority / 10
+        + math.log1p(max(0, score)) * 0.8
+        + math.log1p(max(0, comments)) * 0.5
+        + math.log2(max(1, source_count)) * 2
+        - max(0.0, age_hours) / 24,
+        4,
+    )
+
+
+def card_hash(card: dict[str, Any]) -> str:
+    """Return the sha256 of a card's canonical JSON."""
+    return hashlib.sha256(json.dumps(card, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass
+class Unit:
+    """One claimed job and the story input loaded for it."""
+
+    job_id: int
+    story: StoryInput
+
+
+@dataclass
+class Outcome:
+    """What happened to one unit: a card, an error to retry later, or neither (released)."""
+
+    result: CardResult | None = None
+    error: LLMError | None = None
+    records: list[CallRecord] = field(default_factory=list)
+
+
+log = logging.getLogger("aggregator.summarize")
+# A wrong key or model fails every call alike: stop the run instead of burning attempts.
+FATAL_STATUS = {401, 403, 404}
+
+
+@dataclass
+class WorkLoop:
+    """Claims units, summarizes them with bounded concurrency, stores outcomes in batches.
+
+    `claim(limit)` and `store(batch)` run on one dedicated thread (the only one that
+    touches the database); workers never wait for a commit before taking the next story.
+    """
+
+    summarizer: Any
+    claim: Callable[[int], list[Unit]]
+    store: Callable[[list[tuple[Unit, Outcome]]], list[str]]
+    stored: Callable[[Unit, Outcome, str], None]
+    stopping: Callable[[], bool] = lambda: False
+    progress: Any = None
+    stop: str | None = None  # why no more work is started: budget, a fatal error
+    db: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    outbox: list[tuple[Unit, Outcome]] = field(default_factory=list)
+    writer: asyncio.Task | None = None
+
+    async def on_db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Return fn(*args) run on the database thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
+
+    async def run(self, cap: int, workers: int) -> None:
+        """Feed claimed units to `workers` concurrent workers until the cap, the queue or a stop."""
+        queue: asyncio.Queue[Unit | None] = asyncio.Queue(maxsize=workers)
+        tasks = [asyncio.create_task(self._work(queue)) for _ in range(workers)]
+        claimed = 0
+        while claimed < cap and not self.stop and not self.stopping():
+            units = await self.on_db(self.claim, min(workers, cap - claimed))
+            if not units:
+                break
+            claimed += len(units)
+            for unit in units:
+                await queue.put(unit)
+        for _ in tasks:
+            await queue.put(None)
+        await asyncio.gather(*tasks)
+        while self.writer is not None and not self.writer.done():
+            await self.writer
+
+    async def _work(self, queue: asyncio.Queue[Unit | None]) -> None:
+        while (unit := await queue.get()) is not None:
+            if self.stop or self.stopping():
+                self._submit(unit, self._held())
+                continue
+            outcome = await summarize_unit(self.summarizer, unit)
+            if isinstance(outcome.error, BudgetExceeded):
+                self.stop = "budget"
+            elif outcome.error is not None and outcome.error.status in FATAL_STATUS:
+                self.stop = str(outcome.error)
+            self._submit(unit, outcome)
+            if self.progress is not None:
+                self.progress.advance(1)
+
+    def _held(self) -> Outcome:
+        """Return the outcome of a unit never started: released (to tomorrow when over budget)."""
+        if self.stop == "budget":
+            return Outcome(error=BudgetExceeded("summarize: daily LLM budget reached"))
+        return Outcome()
+
+    def _submit(self, unit: Unit, outcome: Outcome) -> None:
+        self.outbox.append((unit, outcome))
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        # Outcomes that pile up while a commit runs go together in the next one.
+        while self.outbox:
+            batch, self.outbox = self.outbox, []
+            statuses = await self.on_db(self.store, batch)
+            for (unit, outcome), status in zip(batch, statuses, strict=True):
+                self.stored(unit, outcome, status)
+
+    def close(self) -> None:
+        """Stop the database thread."""
+        self.db.shutdown(wait=True)
+
+
+async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
+    """Return the outcome of summarizing one story (errors become outcomes, never raise)."""
+    try:
+        result = await summarizer.summarize(unit.story)
+    except LLMError as exc:
+        return Outcome(error=exc, records=exc.records)
+    except Exception as exc:  # a bug on one story must not stop the others: retried later
+        log.exception("summarize: story %s failed", unit.story.story_id)
+        return Outcome(error=LLMError(f"summarize: {type(exc).__name__}: {exc}"))
+    return Outcome(result=result, records=result.records)

@@ -1,0 +1,218 @@
+"""Throughput: 1,000 generated ~75 KiB feeds served on 127.0.0.1, full collect into SQLite.
+
+Usage: python bench/collect_throughput.py [--feeds 1000] [--items 50] [--db PATH]
+
+Pass 1 fetches, parses and stores every feed (target <= 15 s); pass 2 runs again with
+--force, every feed answering 304 (target <= 2 s). The feed server runs in its own process
+so it does not compete with the collector for the GIL. Ends with a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+WORDS = [
+    "model",
+    "inference",
+    "serving",
+    "cost",
+    "token",
+    "latency",
+    "cluster",
+    "benchmark",
+    "training",
+    "dataset",
+    "open",
+    "weights",
+    "release",
+    "paper",
+    "agent",
+    "evaluation",
+    "context",
+    "window",
+    "quantized",
+    "sparse",
+    "kernel",
+    "throughput",
+    "scheduler",
+    "memory",
+    "accelerator",
+    "compiler",
+]
+
+
+def make_feed(index: int, items: int, size: int = 75 * 1024) -> bytes:
+    """Return a deterministic RSS 2.0 feed of about `size` bytes with `items` items."""
+    rng = random.Random(index)
+    words_per_item = max(10, (size // items - 420) // 8)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    parts = []
+    for j in range(items):
+        text = " ".join(rng.choice(WORDS) for _ in range(words_per_item))
+        parts.append(
+            f"<item><title>Feed {index} item {j}: {' '.join(rng.choices(WORDS, k=6))}</title>"
+            f"<link>https://site{index}.example/posts/{j}?utm_source=rss</link>"
+            f'<guid isPermaLink="false">feed{index}-item{j}</guid>'
+            f"<pubDate>{format_datetime(start - timedelta(hours=j), usegmt=True)}</pubDate>"
+            f"<author>desk@site{index}.example (Desk)</author><category>ai</category>"
+            f'<description><![CDATA[<p>{text} <a href="https://site{index}.example/">more</a>'
+            f"</p>]]></description></item>"
+        )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {index}'
+        f"</title><link>https://site{index}.example/</link><description>Generated</description>"
+        + "".join(parts)
+        + "</channel></rss>"
+    ).encode()
+
+
+def serve(feeds: int, items: int, ready: Any) -> None:
+    """Serve /feeds/<n>.xml with ETag/304 until killed; send the port through `ready`."""
+    bodies = [make_feed(i, items) for i in range(feeds)]
+    tags = [f'"{hashlib.sha1(b).hexdigest()}"' for b in bodies]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            n = int(self.path.rsplit("/", 1)[-1].split(".")[0])
+            fresh = self.headers.get("If-None-Match") == tags[n]
+            body = b"" if fresh else bodies[n]
+            self.send_response(304 if fresh else 200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("ETag", tags[n])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    ready.send((server.server_address[1], sum(map(len, bodies)) / len(bodies)))
+    server.serve_forever()
+
+
+def parse_floor(feeds: int, items: int) -> float:
+    """Return seconds to only parse the feeds with parse_feed in a 2-process pool (context)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from aggregator.collect.rss import parse_feed
+
+    bodies = [make_feed(i, items) for i in range(feeds)]
+    headers = [{"content-type": "application/rss+xml; charset=utf-8"}] * feeds
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(parse_feed, bodies[:2], ["http://x/"] * 2))  # start the workers
+        started = time.perf_counter()
+        list(pool.map(parse_feed, bodies, ["http://x/"] * feeds, headers, chunksize=8))
+        return time.perf_counter() - started
+
+
+def run_pass(ctx: Any, force: bool) -> tuple[float, Any]:
+    """Run the collect stage once; return (seconds, report) and print this process's CPU."""
+    from aggregator.pipeline.collect import run_collect
+
+    started, cpu = time.perf_counter(), time.process_time()
+    report = run_collect(ctx, force=force)
+    elapsed = time.perf_counter() - started
+    print(
+        f"  (collector process CPU {time.process_time() - cpu:.1f} s of {elapsed:.1f} s wall; "
+        f"parsing runs in worker processes)"
+    )
+    return elapsed, report
+
+
+def main() -> int:
+    """Serve the feeds, collect twice, print both rates; return 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: temporary)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time parsing alone (2 processes), to show the overhead",
+    )
+    parser.add_argument(
+        "--per-host",
+        type=int,
+        default=2,
+        help="[fetch] per_host_concurrency (every feed is on one host here)",
+    )
+    args = parser.parse_args()
+
+    from aggregator.config import load_settings
+    from aggregator.context import open_context
+
+    receive, send = multiprocessing.Pipe(duplex=False)
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(args.feeds, args.items, send), daemon=True
+    )
+    server.start()
+    port, mean_size = receive.recv()
+    workdir = Path(tempfile.mkdtemp(prefix="collect-bench-"))
+    db = args.db or workdir / "bench.db"
+    sources = [
+        {"kind": "rss", "name": f"feed-{i}", "url": f"http://127.0.0.1:{port}/feeds/{i}.xml"}
+        for i in range(args.feeds)
+    ]
+    settings = load_settings(
+        workdir / "none.toml",
+        env={},
+        required=False,
+        overrides={
+            "database": {"url": f"sqlite:///{db}"},
+            "fetch": {"allow_private_networks": True, "per_host_concurrency": args.per_host},
+            "site": {"output_dir": str(workdir / "site")},
+            "sources": sources,
+        },
+    )
+    ctx = open_context(settings)
+    try:
+        first, report1 = run_pass(ctx, force=False)
+        second, report2 = run_pass(ctx, force=True)
+    finally:
+        ctx.engine.dispose()
+        server.kill()
+    items = report1.details["new_items"]
+    print(
+        f"pass 1: {args.feeds} feeds (~{mean_size / 1024:.0f} KiB, {items} new items) in "
+        f"{first:.2f} s = {args.feeds / first:.0f} feeds/s; ok={report1.succeeded} "
+        f"failed={report1.failed}"
+    )
+    print(
+        f"pass 2: {report2.details['not_modified']} not modified in {second:.2f} s = "
+        f"{args.feeds / second:.0f} feeds/s; failed={report2.failed}"
+    )
+    if args.floor:
+        floor = parse_floor(args.feeds, args.items)
+        print(f"parse only (2 processes, no network, no database): {floor:.2f} s")
+    for error in (report1.errors + report2.errors)[:5]:
+        print(f"  error: {error}")
+    ok = first <= 15 and second <= 2 and report1.failed == report2.failed == 0
+    print(
+        f"collect_throughput: pass1={first:.2f}s ({args.feeds / first:.0f} feeds/s, target "
+        f"<=15s) pass2={second:.2f}s ({args.feeds / second:.0f} feeds/s, target <=2s) "
+        f"items={items} cpus={multiprocessing.cpu_count()} {'PASS' if ok else 'FAIL'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Benchmark: publish 10,000 stories with cards (full build), then after 10 new stories (incremental).
+
+Targets (issue 6): full build <= 10 s, incremental <= 1 s, peak memory <= 300 MB.
+Each build runs in a fresh child process so its peak RSS is its own. Search indexing
+(pagefind) is excluded from the timings: it runs after the swap and is optional.
+
+    python bench/site_build.py [--stories 10000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from aggregator.config import load_settings
+from aggregator.context import open_context
+from aggregator.db.models import Card, Item, Source, Story, StoryRelation, StoryTopic
+
+TOPICS = [
+    {"slug": f"topic-{i}", "name": f"Topic {i}", "description": f"About {i}"} for i in range(8)
+]
+WORDS = [
+    "model",
+    "inference",
+    "cost",
+    "benchmark",
+    "dataset",
+    "latency",
+    "open",
+    "weights",
+    "agent",
+    "eval",
+    "token",
+    "GPU",
+    "training",
+    "serving",
+    "policy",
+    "research",
+    "release",
+    "pricing",
+    "safety",
+    "context",
+    "window",
+]
+
+
+def settings_for(workdir: Path):
+    """Return settings pointing at the bench DB and site."""
+    return load_settings(
+        workdir / "none.toml",
+        env={},
+        required=False,
+        overrides={
+            "site": {"output_dir": str(workdir / "site"), "base_url": "https://news.example.org/"},
+            "database": {"url": f"sqlite:///{workdir / 'bench.db'}"},
+            "topics": TOPICS,
+        },
+    )
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    """Return n pseudo-random words as a sentence."""
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def card(rng: random.Random, title: str) -> dict:
+    """Return a realistic card (about 2-3 KB of JSON)."""
+
+    def points(k: int) -> list[dict]:
+        return [{"text": sentence(rng, 22), "citations": [sentence(rng, 12)]} for _ in range(k)]
+
+    return {
+        "title": title,
+        "hook": sentence(rng, 18),
+        "tldr": {
+            "what_changed": sentence(rng, 20),
+            "why_it_matters": sentence(rng, 25),
+            "what_to_do_next": sentence(rng, 18),
+        },
+        "key_takeaways": points(4),
+        "technical_deep_dive": points(3),
+        "future_implications": points(2),
+        "topics": [],
+        "entities": ["OpenAI", "Llama"],
+        "timeliness": rng.choice(["time-bound", "evergreen"]),
+    }
+
+
+def add_stories(ctx, count: int, start: int, now: datetime, seed: int) -> None:
+    """Insert `count` stories (ids from start+1) with items, topics, relations and cards."""
+    rng = random.Random(seed)
+    with ctx.session() as s:
+        sources = s.execute(select(Source.id, Source.kind)).all()
+        if not sources:
+            s.execute(
+                insert(Source),
+                [
+                    {
+                        "name": f"Source {i}",
+                        "kind": "reddit" if i < 2 else "rss",
+                        "url": f"https://s{i}.example.org/feed",
+                    }
+                    for i in range(10)
+                ],
+            )
+            sources = s.execute(select(Source.id, Source.kind)).all()
+        stories, items, topics, rels, cards = [], [], [], [], []
+        item_id = start * 3
+        for n in range(start + 1, start + count + 1):
+            when = now - timedelta(minutes=53 * (start + count - n))
+            year, week, _ = when.isocalendar()
+            title = f"{sentence(rng, 7)[:-1]} #{n}"
+            first = item_id + 1
+            for k in range(rng.randint(1, 3)):
+                item_id += 1
+                src_id, kind = rng.choice(sources)
+                items.append(
+                    {
+                        "id": item_id,
+                        "source_id": src_id,
+                        "guid_hash": f"{n}-{k}",
+                        "url": f"https://pub{src_id}.example.org/{n}/{k}",
+                        "title": title,
+                        "published_at": when,
+                        "story_id": n,
+                        "kind": kind,
+                        "engagement": {
+                            "score": rng.randint(1, 900),
+                            "comments": rng.randint(0, 200),
+                            "permalink": f"/r/x/comments/{n}/",
+                        }
+                        if kind == "reddit"
+                        else {},
+                    }
+                )
+            stories.append(
+                {
+                    "id": n,
+                    "uid": f"st{n:08d}",
+                    "slug": f"story-{n}",
+                    "title": title,
+                    "primary_item_id": first,
+                    "published_at": when,
+                    "week": f"{year}-W{week:02d}",
+                    "item_count": 1,
+                    "source_count": 1,
+                }
+            )
+            for t in rng.sample(range(8), 2):
+                topics.append({"story_id": n, "topic_slug": f"topic-{t}", "score": rng.random()})
+            for r in {rng.randint(max(1, n - 500), n - 1) for _ in range(3)} if n > 1 else ():
+                rels.append({"story_id": n, "related_story_id": r, "score": rng.random()})
+            body = card(rng, title)
+            cards.append(
+                {
+                    "story_id": n,
+                    "card": body,
+                    "mode": rng.choice(["llm", "extractive"]),
+                    "model": "gpt-4o-mini",
+                    "grounded_ratio": rng.choice([1.0, 0.8]),
+                    "content_hash": hashlib.sha256(repr(body).encode()).hexdigest(),
+                    "updated_at": when + timedelta(minutes=2),
+                }
+            )
+        for table, rows in (
+            (Story, stories),
+            (Item, items),
+            (StoryTopic, topics),
+            (StoryRelation, rels),
+            (Card, cards),
+        ):
+            s.execute(insert(table), rows)
+
+
+def child_build(workdir: Path) -> None:
+    """Run one publish in this process and print its timing as JSON."""
+    from aggregator.pipeline.publish import run_publish
+
+    ctx = open_context(settings_for(workdir), migrate=False)
+    started = time.perf_counter()
+    report = run_publish(ctx, search=False)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "errors": report.errors, **report.details}))
+
+
+def measured_build(workdir: Path) -> dict:
+    """Run a build in a child process; return its report plus peak RSS in MB."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", "--workdir", str(workdir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out = proc.stdout.read() if proc.stdout else ""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: build failed ({proc.returncode})")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return result
+
+
+def filesystem_floor(site: Path, scratch: Path) -> float:
+    """Return seconds to write the built site's files again (same paths and sizes): the FS cost."""
+    files = [(p.relative_to(site), p.stat().st_size) for p in site.rglob("*") if p.is_file()]
+    started = time.perf_counter()
+    made: set[Path] = set()
+    for rel, size in files:
+        target = scratch / rel
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        target.write_bytes(b"x" * size)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stories", type=int, default=10_000)
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="site-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.child:
+        child_build(workdir)
+        return
+    ctx = open_context(settings_for(workdir))
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    started = time.perf_counter()
+    add_stories(ctx, args.stories, 0, now, seed=1)
+    print(f"generated {args.stories} stories in {time.perf_counter() - started:.1f}s ({workdir})")
+    full = measured_build(workdir)
+    print(
+        f"full build: {full['seconds']:.2f}s, {full['files']} files "
+        f"({full['files'] / full['seconds']:.0f} files/s), peak {full['peak_mb']:.0f} MB"
+    )
+    floor = filesystem_floor(workdir / "site", workdir / "floor")
+    print(f"filesystem floor: writing the same {full['files']} files alone took {floor:.2f}s")
+    add_stories(ctx, 10, args.stories, now + timedelta(hours=10), seed=2)
+    inc = measured_build(workdir)
+    print(
+        f"incremental build: {inc['seconds']:.2f}s, {inc['written']} files written "
+        f"({inc['mode']}), peak {inc['peak_mb']:.0f} MB"
+    )
+    peak = max(full["peak_mb"], inc["peak_mb"])
+    ok = full["seconds"] <= 10 and inc["seconds"] <= 1 and peak <= 300
+    print(
+        f"site_build: {'PASS' if ok else 'FAIL'} full {full['seconds']:.2f}s (<=10) "
+        f"{full['files'] / full['seconds']:.0f} pages/s, incremental {inc['seconds']:.2f}s (<=1), "
+        f"peak {peak:.0f} MB (<=300), search indexing excluded, fs floor {floor:.2f}s"
+    )
+
+
+if __name__ == "__main__":
+    main()
