@@ -99,7 +99,10 @@ def extract(html: bytes, url: str, headers: Mapping[str, str] | None = None) -> 
     if kind == "text/plain":
         plain = paragraphs_text(text)
         return Extraction(text=plain, language=guess_language(plain), method="plain", raw_html=text)
-    result = extract_html(text, url)
+    try:
+        result = extract_html(text, url)
+    except Exception as exc:  # a parser bug on one odd page must not stop the stage
+        return Extraction(method="error", error=f"extract: {type(exc).__name__}: {exc}"[:300])
     meta = result.meta
     return Extraction(
         text=result.text,

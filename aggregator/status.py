@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aggregator.collect.health import source_status
 from aggregator.config import Settings
 from aggregator.db.claims import queue_depths
 from aggregator.db.meta import get_meta
@@ -18,29 +19,6 @@ from aggregator.db.types import utcnow
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def source_health(source: Source, settings: Settings, now: datetime) -> dict[str, Any]:
-    """Return one source's status record (DESIGN.md `status --json` fields, plus a few more)."""
-    stale = False
-    # A source that usually posts every `mean_gap` is stale after stale_factor such gaps of silence.
-    if source.mean_gap_seconds and source.last_item_at:
-        silence = (now - source.last_item_at).total_seconds()
-        stale = silence > settings.fetch.stale_factor * max(source.mean_gap_seconds, 3600)
-    return {
-        "name": source.name,
-        "kind": source.kind,
-        "url": source.url,
-        "items": source.items_count,
-        "last_success_at": _iso(source.last_success_at),
-        "consecutive_errors": source.consecutive_errors,
-        "last_error": source.last_error,
-        "next_fetch_at": _iso(source.next_fetch_at),
-        "stale": stale,
-        "last_warning": source.last_warning,
-        "fallback": source.fallback,
-        "enabled": not (source.extra or {}).get("disabled", False),
-    }
 
 
 def _spend(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
@@ -91,7 +69,7 @@ def collect_status(
     sources = session.scalars(select(Source).order_by(Source.name))
     last_recap = session.scalar(select(func.max(Recap.week)))
     return {
-        "sources": [source_health(s, settings, now) for s in sources],
+        "sources": [source_status(s, settings, now) for s in sources],
         "queue": queue_depths(session),
         "failed_items": failed_jobs(session),
         "spend": _spend(session, settings, now),

@@ -22,7 +22,7 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
             state += " [yellow]stale[/yellow]"
         if s.get("fallback"):
             state += f" (fallback: {s['fallback']})"
-        if not s.get("enabled", True):
+        if s.get("disabled"):
             state = "disabled"
         sources.add_row(
             s["name"],

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -97,72 +98,84 @@ def card(rng: random.Random, title: str) -> dict:
     }
 
 
+def _sources(s) -> list:
+    """Return (id, kind) of the bench sources, creating ten (two Reddit) the first time."""
+    if not s.execute(select(Source.id)).first():
+        rows = [
+            {
+                "name": f"Source {i}",
+                "kind": "reddit" if i < 2 else "rss",
+                "url": f"https://s{i}.example.org/feed",
+            }
+            for i in range(10)
+        ]
+        s.execute(insert(Source), rows)
+    return s.execute(select(Source.id, Source.kind)).all()
+
+
+def _items(rng: random.Random, n: int, first: int, when: datetime, title: str, sources: list):
+    """Return one to three item rows for story n, ids from `first`."""
+    out = []
+    for k in range(rng.randint(1, 3)):
+        src_id, kind = rng.choice(sources)
+        engagement = (
+            {
+                "score": rng.randint(1, 900),
+                "comments": rng.randint(0, 200),
+                "permalink": f"/r/x/comments/{n}/",
+            }
+            if kind == "reddit"
+            else {}
+        )
+        out.append(
+            {
+                "id": first + k,
+                "source_id": src_id,
+                "guid_hash": f"{n}-{k}",
+                "url": f"https://pub{src_id}.example.org/{n}/{k}",
+                "title": title,
+                "published_at": when,
+                "story_id": n,
+                "kind": kind,
+                "engagement": engagement,
+            }
+        )
+    return out
+
+
 def add_stories(ctx, count: int, start: int, now: datetime, seed: int) -> None:
     """Insert `count` stories (ids from start+1) with items, topics, relations and cards."""
     rng = random.Random(seed)
+    tables: dict = {Story: [], Item: [], StoryTopic: [], StoryRelation: [], Card: []}
     with ctx.session() as s:
-        sources = s.execute(select(Source.id, Source.kind)).all()
-        if not sources:
-            s.execute(
-                insert(Source),
-                [
-                    {
-                        "name": f"Source {i}",
-                        "kind": "reddit" if i < 2 else "rss",
-                        "url": f"https://s{i}.example.org/feed",
-                    }
-                    for i in range(10)
-                ],
-            )
-            sources = s.execute(select(Source.id, Source.kind)).all()
-        stories, items, topics, rels, cards = [], [], [], [], []
-        item_id = start * 3
+        sources = _sources(s)
         for n in range(start + 1, start + count + 1):
             when = now - timedelta(minutes=53 * (start + count - n))
             year, week, _ = when.isocalendar()
             title = f"{sentence(rng, 7)[:-1]} #{n}"
-            first = item_id + 1
-            for k in range(rng.randint(1, 3)):
-                item_id += 1
-                src_id, kind = rng.choice(sources)
-                items.append(
-                    {
-                        "id": item_id,
-                        "source_id": src_id,
-                        "guid_hash": f"{n}-{k}",
-                        "url": f"https://pub{src_id}.example.org/{n}/{k}",
-                        "title": title,
-                        "published_at": when,
-                        "story_id": n,
-                        "kind": kind,
-                        "engagement": {
-                            "score": rng.randint(1, 900),
-                            "comments": rng.randint(0, 200),
-                            "permalink": f"/r/x/comments/{n}/",
-                        }
-                        if kind == "reddit"
-                        else {},
-                    }
-                )
-            stories.append(
+            tables[Item] += _items(rng, n, n * 3, when, title, sources)
+            tables[Story].append(
                 {
                     "id": n,
                     "uid": f"st{n:08d}",
                     "slug": f"story-{n}",
                     "title": title,
-                    "primary_item_id": first,
+                    "primary_item_id": n * 3,
                     "published_at": when,
                     "week": f"{year}-W{week:02d}",
-                    "item_count": 1,
-                    "source_count": 1,
                 }
             )
-            for t in rng.sample(range(8), 2):
-                topics.append({"story_id": n, "topic_slug": f"topic-{t}", "score": rng.random()})
-            for r in {rng.randint(max(1, n - 500), n - 1) for _ in range(3)} if n > 1 else ():
-                rels.append({"story_id": n, "related_story_id": r, "score": rng.random()})
+            tables[StoryTopic] += [
+                {"story_id": n, "topic_slug": f"topic-{t}", "score": rng.random()}
+                for t in rng.sample(range(8), 2)
+            ]
+            related = {rng.randint(max(1, n - 500), n - 1) for _ in range(3)} if n > 1 else set()
+            tables[StoryRelation] += [
+                {"story_id": n, "related_story_id": r, "score": rng.random()}
+                for r in sorted(related)
+            ]
             body = card(rng, title)
-            cards.append(
+            tables[Card].append(
                 {
                     "story_id": n,
                     "card": body,
@@ -173,13 +186,7 @@ def add_stories(ctx, count: int, start: int, now: datetime, seed: int) -> None:
                     "updated_at": when + timedelta(minutes=2),
                 }
             )
-        for table, rows in (
-            (Story, stories),
-            (Item, items),
-            (StoryTopic, topics),
-            (StoryRelation, rels),
-            (Card, cards),
-        ):
+        for table, rows in tables.items():
             s.execute(insert(table), rows)
 
 
@@ -188,10 +195,11 @@ def child_build(workdir: Path) -> None:
     from aggregator.pipeline.publish import run_publish
 
     ctx = open_context(settings_for(workdir), migrate=False)
-    started = time.perf_counter()
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     report = run_publish(ctx, search=False)
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "errors": report.errors, **report.details}))
+    seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
+    cpu = {"user": after.ru_utime - before.ru_utime, "sys": after.ru_stime - before.ru_stime}
+    print(json.dumps({"seconds": seconds, "errors": report.errors, **cpu, **report.details}))
 
 
 def measured_build(workdir: Path) -> dict:
@@ -243,7 +251,8 @@ def main() -> None:
     print(f"generated {args.stories} stories in {time.perf_counter() - started:.1f}s ({workdir})")
     full = measured_build(workdir)
     print(
-        f"full build: {full['seconds']:.2f}s, {full['files']} files "
+        f"full build: {full['seconds']:.2f}s wall ({full['user']:.1f}s user + "
+        f"{full['sys']:.1f}s system CPU), {full['files']} files "
         f"({full['files'] / full['seconds']:.0f} files/s), peak {full['peak_mb']:.0f} MB"
     )
     floor = filesystem_floor(workdir / "site", workdir / "floor")
@@ -251,7 +260,8 @@ def main() -> None:
     add_stories(ctx, 10, args.stories, now + timedelta(hours=10), seed=2)
     inc = measured_build(workdir)
     print(
-        f"incremental build: {inc['seconds']:.2f}s, {inc['written']} files written "
+        f"incremental build: {inc['seconds']:.2f}s wall ({inc['user']:.1f}s user + "
+        f"{inc['sys']:.1f}s system CPU), {inc['written']} files written "
         f"({inc['mode']}), peak {inc['peak_mb']:.0f} MB"
     )
     peak = max(full["peak_mb"], inc["peak_mb"])

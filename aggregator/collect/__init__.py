@@ -1,0 +1,1 @@
+"""Collectors: the safe fetcher, RSS/Atom/JSON Feed parsing, Reddit, source health."""

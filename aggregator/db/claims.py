@@ -47,7 +47,7 @@ def enqueue(
         for i in ids
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Job).values(rows)
+    stmt = insert(Job.__table__)
     if reset:
         stmt = stmt.on_conflict_do_update(
             index_elements=["stage", "subject_id"],
@@ -62,8 +62,10 @@ def enqueue(
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["stage", "subject_id"])
-    # RETURNING counts the rows really written (rowcount is -1 for multi-row inserts on psycopg).
-    return len(session.execute(stmt.returning(Job.id)).all())
+    # executemany ("insertmanyvalues"): compiled once however many ids there are; a
+    # literal multi-row VALUES statement costs ~0.2 ms per id to render.
+    # RETURNING counts the rows really written (executemany's rowcount is -1 on psycopg).
+    return len(session.execute(stmt.returning(Job.__table__.c.id), rows).all())
 
 
 def _pid_alive(pid: int) -> bool:

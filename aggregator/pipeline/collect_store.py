@@ -141,28 +141,5 @@ def update_sources(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def enqueue_extract(session: Session, item_ids: list[int]) -> None:
-    """Queue extraction for new items, as claims.enqueue does, with one cached executemany.
-
-    claims.enqueue renders one multi-row VALUES statement per call, which costs ~0.2 ms
-    per id here; at 50,000 new items that alone would blow the stage's time budget.
-    """
-    if not item_ids:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
-    rows = [
-        {
-            "stage": "extract",
-            "subject_id": i,
-            "status": claims.PENDING,
-            "priority": 0.0,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in sorted(set(item_ids))
-    ]
-    session.execute(
-        insert(JOBS).on_conflict_do_nothing(index_elements=["stage", "subject_id"]), rows
-    )
+    """Queue extraction for new items."""
+    claims.enqueue(session, "extract", item_ids)

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -110,6 +111,7 @@ class _Runner:
         from aggregator.collect.fetch import Fetcher, FetchError
 
         self.fetch_error = FetchError
+        self.ctx = ctx
         settings = ctx.settings
         self.fetcher = Fetcher(settings.fetch, settings.site.base_url, settings.site.title)
         self.robots: RobotsCache | None = None
@@ -130,12 +132,26 @@ class _Runner:
         return result.body.decode("utf-8", errors="replace")
 
     def _extract(self, body: bytes, url: str, headers: dict[str, str]) -> Extraction:
-        if self.pool is None:
-            return extract(body, url, headers)
-        return self.pool.submit(extract, body, url, headers).result()
+        if self.pool is not None:
+            try:
+                return self.pool.submit(extract, body, url, headers).result()
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): carry on in this process.
+                self.ctx.extras.pop(_POOL_KEY, None)
+                self.pool = None
+        return extract(body, url, headers)
 
     def run(self, work: Work) -> Outcome:
-        """Return the outcome for one unit; never raises for a bad page or a failed fetch."""
+        """Return the outcome for one unit; an unexpected error still yields the item's text."""
+        try:
+            return self._run(work)
+        except Exception as exc:  # a bug must not lose the item: keep its own text, say why
+            log.exception("extract failed", extra={"fields": {"item": work.item_id}})
+            return Outcome(
+                work, choose_text(None, work.item, f"extract: {type(exc).__name__}: {exc}")
+            )
+
+    def _run(self, work: Work) -> Outcome:
         reason = fetchable(work)
         if reason:
             return Outcome(work, choose_text(None, work.item, None))

@@ -9,13 +9,13 @@ from email.utils import parseaddr
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from aggregator.config import Settings, output_dir
 from aggregator.context import Context
 from aggregator.db.meta import set_meta
-from aggregator.db.models import Card, Item, Recap, Source, Story, StoryRelation, StoryTopic
+from aggregator.db.models import Card, Item, Recap, Source, Story
 from aggregator.log import event
 from aggregator.pipeline.report import StageReport
 from aggregator.publish import data as pd
@@ -94,20 +94,7 @@ def load_story_rows(session: Session) -> list[pd.StoryRow]:
         .outerjoin(counts, counts.c.story_id == Story.id)
         .order_by(Story.id)
     )
-    topics: dict[int, list[tuple[str, float]]] = defaultdict(list)
-    for story_id, slug, score in session.execute(
-        select(StoryTopic.story_id, StoryTopic.topic_slug, StoryTopic.score).order_by(
-            StoryTopic.story_id, StoryTopic.score.desc(), StoryTopic.topic_slug
-        )
-    ):
-        topics[story_id].append((slug, float(score)))
-    related: dict[int, list[int]] = defaultdict(list)
-    for story_id, other in session.execute(
-        select(StoryRelation.story_id, StoryRelation.related_story_id).order_by(
-            StoryRelation.story_id, StoryRelation.score.desc(), StoryRelation.related_story_id
-        )
-    ):
-        related[story_id].append(other)
+    topics, related = _topics_by_story(session), _related_by_story(session)
     rows = []
     for r in session.execute(stmt):
         if not safe_week(r[5]):
@@ -134,6 +121,31 @@ def load_story_rows(session: Session) -> list[pd.StoryRow]:
         )
     _fill_missing_sources(session, [r for r in rows if not r.source])
     return rows
+
+
+def _topics_by_story(session: Session) -> dict[int, list[tuple[str, float]]]:
+    # Plain SQL (same on SQLite and PostgreSQL): no per-row type processing for 10^4+ rows.
+    topics: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for story_id, slug, score in session.execute(
+        text(
+            "SELECT story_id, topic_slug, score FROM story_topics "
+            "ORDER BY story_id, score DESC, topic_slug"
+        )
+    ):
+        topics[story_id].append((slug, float(score)))
+    return topics
+
+
+def _related_by_story(session: Session) -> dict[int, list[int]]:
+    related: dict[int, list[int]] = defaultdict(list)
+    for story_id, other in session.execute(
+        text(
+            "SELECT story_id, related_story_id FROM story_relations "
+            "ORDER BY story_id, score DESC, related_story_id"
+        )
+    ):
+        related[story_id].append(other)
+    return related
 
 
 def _fill_missing_sources(session: Session, rows: list[pd.StoryRow]) -> None:
@@ -180,6 +192,18 @@ def _load_chunk(
         .join(Story, Story.id == Card.story_id)
         .where(Card.story_id.in_(ids))
     ).all()
+    items = _items_by_story(session, ids)
+    details = []
+    for c in cards:
+        story_items = sorted(items.get(c[0], []), key=lambda i: i.id != c[9])  # primary first
+        meta = pd.CardMeta(c[2], c[3], c[4], c[5], float(c[6] or 0), c[7], c[8])
+        row = rows[c[0]]
+        details.append(pd.StoryDetail(row, c[1] or "{}", meta, story_items, list(row.related)))
+    order = {story_id: i for i, story_id in enumerate(ids)}
+    return sorted((d for d in details if d.row.id in order), key=lambda d: order[d.row.id])
+
+
+def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemRow]]:
     # Items are cleaned here, once, because only stories whose files must be rebuilt get here.
     items: dict[int, list[pd.ItemRow]] = defaultdict(list)
     for r in session.execute(
@@ -215,14 +239,7 @@ def _load_chunk(
                 r[11] if isinstance(r[11], dict) else {},
             )
         )
-    details = []
-    for c in cards:
-        story_items = sorted(items.get(c[0], []), key=lambda i: i.id != c[9])  # primary first
-        meta = pd.CardMeta(c[2], c[3], c[4], c[5], float(c[6] or 0), c[7], c[8])
-        row = rows[c[0]]
-        details.append(pd.StoryDetail(row, c[1] or "{}", meta, story_items, list(row.related)))
-    order = {story_id: i for i, story_id in enumerate(ids)}
-    return sorted((d for d in details if d.row.id in order), key=lambda d: order[d.row.id])
+    return items
 
 
 def load_recaps(session: Session) -> dict[str, pd.RecapRow]:
@@ -273,9 +290,10 @@ def run_publish(ctx: Context, *, search: bool | None = None, **_options: Any) ->
     report = StageReport("publish")
     out = output_dir(ctx.settings)
     try:
-        with ctx.session() as session:
+        with ctx.session() as session:  # one read transaction: a consistent snapshot
             data = load_site_input(session, ctx.settings)
             result = build_site(data, out, ctx.progress)
+        with ctx.session() as session:  # a short write, after the site is swapped in
             set_meta(session, "last_publish_at", datetime.now(UTC).isoformat(timespec="seconds"))
     except Exception as exc:  # one failed build must not stop the scheduler; the site is intact
         event(log, "publish failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")

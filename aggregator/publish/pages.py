@@ -153,6 +153,11 @@ def directory_pages(build: Build) -> None:
             for s in build.data.sources
         ],
     )
+    archive_pages(build)
+
+
+def archive_pages(build: Build) -> None:
+    """Write archive/ (the weeks) and archive/<week>/ (that week's stories)."""
     weeks = list(build.weeks)
     _directory(
         build,

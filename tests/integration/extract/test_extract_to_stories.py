@@ -158,6 +158,7 @@ def test_pipeline_story_identity_is_stable_when_items_join_later(
         assert story.item_count == 2 and session.get(Item, later).story_id == story_id
         assert story.primary_item_id == later  # equal priority: more engagement wins
     assert jobs(ctx, "summarize")[story_id].id == summarize_before.id
+    assert page_server.hits["/robots.txt"] == 1  # verdicts are kept between runs
     assert len(jobs(ctx, "summarize")) == 1
     # Running again finds nothing to do and changes nothing.
     assert run_dedupe(ctx).processed == 0

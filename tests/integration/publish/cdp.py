@@ -103,7 +103,7 @@ class Page:
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         return self.browser.call(method, params, self.session)
 
-    def goto(self, url: str, settle: float = 0.5) -> None:
+    def goto(self, url: str, settle: float = 0.25) -> None:
         self.events.clear()
         self.call("Page.navigate", url=url)
         self.browser.wait_event("Page.loadEventFired", self.session)

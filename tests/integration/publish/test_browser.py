@@ -94,9 +94,10 @@ def hostile_site(factory, pub_ctx: Context, site_dir: Path) -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Chromium]:
-    with Chromium(tmp_path / "chromium-profile") as chromium:
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    """Return one headless Chromium shared by this module's tests (startup is the slow part)."""
+    with Chromium(tmp_path_factory.mktemp("chromium-profile")) as chromium:
         yield chromium
 
 

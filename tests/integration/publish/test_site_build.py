@@ -226,3 +226,33 @@ def test_hostile_text_is_escaped_everywhere(factory, pub_ctx: Context, site_dir:
     assert (site_dir / "items/2026/11/svg-onload-x/index.html").is_file()
     feed = (site_dir / "feeds/items.xml").read_text(encoding="utf-8")
     assert "<script>" not in feed
+
+
+def test_publish_without_pagefind_warns_and_keeps_the_site(
+    small_site, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aggregator.publish import search
+
+    monkeypatch.setattr(search, "pagefind_executable", lambda: None)
+    pub_ctx.settings.site.search = True
+    report = run_publish(pub_ctx)
+    assert report.failed == 0 and report.details["search"] == "unavailable"
+    assert "pagefind is not installed" in report.errors[0]
+    page = (site_dir / "search/index.html").read_text(encoding="utf-8")
+    assert "script-src 'self' 'wasm-unsafe-eval'" in page and "needs JavaScript" in page
+
+
+def test_about_and_subscribe_pages_come_from_config(
+    small_site, pub_ctx: Context, site_dir: Path
+) -> None:
+    run_publish(pub_ctx)
+    about = (site_dir / "about/index.html").read_text(encoding="utf-8")
+    assert "Foundation models &amp; inference economics" in about and "Example blog" in about
+    subscribe = (site_dir / "subscribe/index.html").read_text(encoding="utf-8")
+    for feed in (
+        "feeds/items.xml",
+        "feeds/recaps.xml",
+        "feeds/recaps.json",
+        "feeds/topics/evaluation.xml",
+    ):
+        assert feed in subscribe
