@@ -270,6 +270,7 @@ def run_dedupe(ctx: Context, limit: int | None = None) -> StageReport:
         index = StoryIndex(
             window=timedelta(days=settings.window_days),
             near_threshold=settings.near_duplicate_threshold,
+            event_threshold=settings.event_threshold,
             related_threshold=settings.related_threshold,
             max_related=settings.max_related,
         )
