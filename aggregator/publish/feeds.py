@@ -10,7 +10,7 @@ from typing import Any
 
 from aggregator.publish.build import Build, dump_json, fingerprint
 from aggregator.publish.data import StoryDetail, StoryRow
-from aggregator.publish.pages import recap_links
+from aggregator.publish.pages import recap_links, recap_titles
 from aggregator.publish.recaps import recap_body, recap_summary
 from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import clean_text, safe_url
@@ -113,7 +113,7 @@ def _recap_entries(build: Build) -> list[dict[str, Any]]:
     weeks = sorted(build.data.recaps, reverse=True)[:RECAP_FEED_SIZE]
     for week in weeks:
         recap = build.data.recaps[week]
-        body = recap_body(recap.recap, links)
+        body = recap_body(recap.recap, links, recap_titles(build))
         content = build.env.get_template("feeds/recap_content.html").render(body=body)
         stamp = iso_utc(recap.created_at)
         entries.append(

@@ -201,6 +201,14 @@ def recap_links(build: Build) -> dict[Any, str]:
     return links
 
 
+def recap_titles(build: Build) -> dict[Any, str]:
+    """Return story id and uid -> card title, for the stories a recap names."""
+    titles: dict[Any, str] = {}
+    for row in build.stories:
+        titles[row.id] = titles[row.uid] = row.title
+    return titles
+
+
 def recap_pages(build: Build) -> None:
     """Write recaps/ and one page per week: the recap, or a pending page listing the week."""
     weeks, recaps, links = recap_weeks(build), build.data.recaps, recap_links(build)
@@ -221,7 +229,7 @@ def recap_pages(build: Build) -> None:
     )
     for i, week in enumerate(weeks):
         recap = recaps.get(week)
-        body = recap_body(recap.recap, links) if recap else None
+        body = recap_body(recap.recap, links, recap_titles(build)) if recap else None
         rows = build.weeks.get(week, [])
         if recap and recap.story_ids:
             rows = [build.rows[i] for i in recap.story_ids if i in build.rows] or rows

@@ -7,7 +7,16 @@ from typing import Any
 from aggregator.publish.sanitize import clean_text
 
 _TITLE_KEYS = ("title", "heading", "name", "topic", "headline")
-_TEXT_KEYS = ("intro", "summary", "text", "body", "why_it_matters", "blurb", "description")
+_TEXT_KEYS = (
+    "intro",
+    "synthesis",
+    "summary",
+    "text",
+    "body",
+    "why_it_matters",
+    "blurb",
+    "description",
+)
 _POINT_KEYS = ("items", "points", "bullets", "stories", "highlights", "entries")
 _LINK_KEYS = ("story_uid", "uid", "story_id", "id")
 
@@ -48,7 +57,20 @@ def _point(entry: Any, links: dict[Any, str]) -> dict[str, str] | None:
     return {"title": title, "text": text, "href": href}
 
 
-def _section(sec: Any, links: dict[Any, str]) -> dict[str, Any] | None:
+def _story_points(ids: Any, links: dict[Any, str], titles: dict[Any, str]) -> list[dict[str, str]]:
+    """Return linked points for the stories a recap names by id (unknown ids are skipped)."""
+    if not isinstance(ids, list):
+        return []
+    return [
+        {"title": titles[i], "text": "", "href": links.get(i, "")}
+        for i in ids
+        if isinstance(i, str | int) and i in titles
+    ]
+
+
+def _section(
+    sec: Any, links: dict[Any, str], titles: dict[Any, str] | None = None
+) -> dict[str, Any] | None:
     if isinstance(sec, str):
         return {"title": "", "paragraphs": [sec], "points": [], "html": ""} if sec.strip() else None
     if not isinstance(sec, dict):
@@ -62,6 +84,7 @@ def _section(sec: Any, links: dict[Any, str]) -> dict[str, Any] | None:
         for p in [_point(e, links)]
         if p
     ]
+    points += _story_points(sec.get("story_ids"), links, titles or {})
     html = sec.get("html") if isinstance(sec.get("html"), str) else ""
     title = _first(sec, _TITLE_KEYS)
     if not (title or paragraphs or points or html):
@@ -69,8 +92,13 @@ def _section(sec: Any, links: dict[Any, str]) -> dict[str, Any] | None:
     return {"title": title, "paragraphs": paragraphs, "points": points, "html": html}
 
 
-def recap_body(recap: dict[str, Any], links: dict[Any, str]) -> dict[str, Any]:
-    """Return {intro, sections, watch} read from whatever recap JSON holds; links map ids to paths."""
+def recap_body(
+    recap: dict[str, Any], links: dict[Any, str], titles: dict[Any, str] | None = None
+) -> dict[str, Any]:
+    """Return {intro, sections, watch, top} read from a recap's JSON.
+
+    links map story ids to item paths, titles map story ids to their titles.
+    """
     recap = recap if isinstance(recap, dict) else {}
     sections = recap.get("sections") if isinstance(recap.get("sections"), list) else []
     watch_raw = recap.get("what_to_watch") or recap.get("watch") or []
@@ -87,8 +115,13 @@ def recap_body(recap: dict[str, Any], links: dict[Any, str]) -> dict[str, Any]:
             watch.append(text)
     return {
         "intro": _first(recap, ("intro", "summary", "lede", "overview")),
-        "sections": [s for s in (_section(x, links) for x in sections) if s],
+        "sections": [s for s in (_section(x, links, titles) for x in sections) if s],
         "watch": watch,
+        "top": _story_points(
+            [e.get("story_id") for e in recap.get("top_links") or [] if isinstance(e, dict)],
+            links,
+            titles or {},
+        ),
     }
 
 
