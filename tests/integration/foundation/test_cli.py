@@ -105,17 +105,35 @@ def test_cli_status_json_contract(tmp_path: Path) -> None:
 
 
 def test_cli_subscribers_add_list_remove(tmp_path: Path) -> None:
-    added = aggregator("subscribers", "add", "Reader@Example.org", "second@example.org", cwd=tmp_path)
+    added = aggregator(
+        "subscribers", "add", "Reader@Example.org", "second@example.org", cwd=tmp_path
+    )
     assert added.returncode == 0, added.stderr
     assert "added: reader@example.org" in added.stdout
     bad = aggregator("subscribers", "add", "third@example.org", "not-an-address", cwd=tmp_path)
     assert bad.returncode == 1 and "'not-an-address' is not an email address" in bad.stderr
     listed = aggregator("subscribers", "list", "--json", cwd=tmp_path)
     assert sorted(r["email"] for r in json.loads(listed.stdout)) == [
-        "reader@example.org", "second@example.org"]  # nothing from the rejected command
+        "reader@example.org",
+        "second@example.org",
+    ]  # nothing from the rejected command
     removed = aggregator("subscribers", "remove", "reader@example.org", cwd=tmp_path)
     assert removed.stdout.strip() == "unsubscribed: reader@example.org"
     active = aggregator("subscribers", "list", cwd=tmp_path)
     assert "reader@example.org" not in active.stdout and "second@example.org" in active.stdout
     neither = aggregator("subscribers", "remove", cwd=tmp_path)
     assert neither.returncode == 1 and "either an EMAIL or --token" in neither.stderr
+
+
+def test_cli_run_once_fails_when_a_stage_fails_entirely(tmp_path: Path) -> None:
+    # Port 9 on loopback refuses connections: the only source cannot be collected.
+    (tmp_path / "aggregator.toml").write_text(
+        "[fetch]\nallow_private_networks = true\nconnect_timeout = 2\n"
+        "[[sources]]\nkind = 'rss'\nname = 'Gone'\nurl = 'http://127.0.0.1:9/feed.xml'\n"
+    )
+    result = aggregator("run", "--once", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "run: stage(s) failed entirely: collect" in result.stderr
+    status = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)
+    (source,) = status["sources"]
+    assert source["consecutive_errors"] == 1 and source["last_error"]

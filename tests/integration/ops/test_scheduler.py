@@ -71,3 +71,36 @@ def test_needs_publish_follows_cards(ctx) -> None:
     with ctx.session() as session:
         set_meta(session, "last_publish_at", utcnow().isoformat())
     assert needs_publish(ctx) is False
+
+
+def test_run_exits_zero_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from tests.integration.ops.conftest import aggregator_process
+
+    site = NewsSite(feeds=1, per_feed=3)
+    try:
+        config = site.config(tmp_path / "aggregator.toml", f"sqlite:///{tmp_path / 'sig.db'}")
+        process = aggregator_process(config, "-v", "run", env={})
+        ctx = open_context(load_settings(config, env={}))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with ctx.session() as session:
+                if session.scalar(select(func.count()).select_from(Item)):
+                    break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    finally:
+        site.stop()
+    assert process.returncode == 0, err
+    assert "scheduler stopped" in err
+    with ctx.session() as session:
+        held = session.scalar(select(func.count()).select_from(Job).where(Job.status == "running"))
+    assert held == 0  # claims were finished or given back
+    ctx.engine.dispose()
