@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from aggregator.config import Topic
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
@@ -147,9 +148,20 @@ def find_entities(sentences: Sequence[str], limit: int = 10) -> list[str]:
     return [name for name, _ in counts.most_common(limit)]
 
 
+def echoes_title(sentence: str, title: str) -> bool:
+    """Return True when a sentence repeats the headline (or a piece of it): useless as a hook."""
+    a = sentence.lower().strip(" .\"'")
+    b = title.lower().strip(" .\"'")
+    if not a or not b:
+        return False
+    return fuzz.ratio(a, b) >= 85 or (len(a) <= len(b) and fuzz.partial_ratio(a, b) >= 90)
+
+
 def build_card(title: str, text: str, topics: Sequence[Topic] = ()) -> Card:
     """Return a card made of the article's own sentences; every citation is verbatim."""
     sentences = [s for s in split_sentences(text) if _usable(s)][:MAX_SENTENCES]
+    # Extracted text often starts with the headline; a card that repeats it says nothing.
+    sentences = [s for s in sentences if not echoes_title(s, title)] or sentences
     if not sentences:
         sentences = [_clip(" ".join(text.split()), 400)] if text.strip() else []
     scores = rank_sentences(sentences)
@@ -163,15 +175,22 @@ def build_card(title: str, text: str, topics: Sequence[Topic] = ()) -> Card:
         used.update(chosen)
         return [_point(sentences[i]) for i in sorted(chosen)]
 
-    why = next((sentences[i] for i in order if sentences[i] != lead), lead)
+    ranked = [sentences[i] for i in order if sentences[i] != lead]
+    changed = ranked[0] if ranked else lead
+    why = ranked[1] if len(ranked) > 1 else changed
     clean_title = _clip(" ".join(title.split()), 100) or _clip(lead, 100) or "Untitled"
+    # DESIGN asks for 1-3 implications: without forward-looking wording, the best unused
+    # sentence (the article's own, so still a verbatim citation) stands in. Chosen before the
+    # deep dive, which may be empty, so a short article still gets one.
+    future = points(_FUTURE, 2) or points(re.compile(r"."), 1)
+    deep_dive = points(_TECHNICAL, 2)
     return Card(
         title=clean_title,
         hook=_clip(lead, 160) or clean_title,
-        tldr=TLDR(what_changed=_clip(lead, 400), why_it_matters=_clip(why, 400)),
+        tldr=TLDR(what_changed=_clip(changed, 400), why_it_matters=_clip(why, 400)),
         key_takeaways=[_point(sentences[i]) for i in takeaways],
-        technical_deep_dive=points(_TECHNICAL, 2),
-        future_implications=points(_FUTURE, 2),
+        technical_deep_dive=deep_dive,
+        future_implications=future,
         topics=score_topics(title, text, topics),
         entities=find_entities(sentences),
         timeliness="evergreen" if _EVERGREEN.search(title) else "time-bound",
