@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -175,6 +177,26 @@ class _Runner:
         return Outcome(work, choose_text(page, work.item), final_url=result.url)
 
 
+def _exit_with(owner: int) -> None:
+    """Make a pool worker exit when the process that owns the pool dies.
+
+    A `kill -9` of the owner would otherwise leave the forkserver's workers waiting forever:
+    their parent is the forkserver, not the owner, so they get no signal of their own.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
 def _process_pool(ctx: Context, pages: int) -> Executor | None:
     """Return a process pool for CPU-bound extraction (kept in ctx.extras), or None."""
     cores = os.cpu_count() or 1
@@ -185,7 +207,9 @@ def _process_pool(ctx: Context, pages: int) -> Executor | None:
         # forkserver: workers never inherit this process's threads or database connections.
         mp = multiprocessing.get_context("forkserver")
         mp.set_forkserver_preload(["aggregator.extract"])
-        pool = ProcessPoolExecutor(max_workers=cores, mp_context=mp)
+        pool = ProcessPoolExecutor(
+            max_workers=cores, mp_context=mp, initializer=_exit_with, initargs=(os.getpid(),)
+        )
         ctx.extras[_POOL_KEY] = pool
     return pool
 
