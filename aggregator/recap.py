@@ -10,7 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from aggregator.llm.schema import clip_text
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _REF = re.compile(r"^\s*s?(\d+)\s*$", re.I)
@@ -23,20 +25,6 @@ class RecapError(Exception):
     """A recap that cannot be made as asked; the message is one line starting with `recap:`."""
 
 
-def _clip(limit: int) -> BeforeValidator:
-    """Return a validator that collapses whitespace and cuts a string at a word boundary."""
-
-    def clip(value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        value = " ".join(value.split())
-        if len(value) <= limit:
-            return value
-        return value[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
-
-    return BeforeValidator(clip)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,8 +32,8 @@ class _Strict(BaseModel):
 class RecapSection(_Strict):
     """One theme of the week: a short synthesis and the stories (Story.id) it draws on."""
 
-    title: Annotated[str, _clip(120)]
-    synthesis: Annotated[str, _clip(2000)]
+    title: Annotated[str, clip_text(120)]
+    synthesis: Annotated[str, clip_text(2000)]
     story_ids: list[int]
 
 
@@ -53,7 +41,7 @@ class TopLink(_Strict):
     """One of the week's must-read stories with its original address."""
 
     story_id: int
-    title: Annotated[str, _clip(200)]
+    title: Annotated[str, clip_text(200)]
     url: str | None = None
 
 
@@ -61,10 +49,10 @@ class RecapDoc(_Strict):
     """The recap JSON stored in `recaps.recap` and rendered by the site and the email."""
 
     week: str
-    title: Annotated[str, _clip(160)]
-    intro: Annotated[str, _clip(1500)]
+    title: Annotated[str, clip_text(160)]
+    intro: Annotated[str, clip_text(1500)]
     sections: list[RecapSection] = Field(default_factory=list)
-    what_to_watch: list[Annotated[str, _clip(400)]] = Field(default_factory=list)
+    what_to_watch: list[Annotated[str, clip_text(400)]] = Field(default_factory=list)
     top_links: list[TopLink] = Field(default_factory=list)
     mode: Literal["llm", "extractive"] = "extractive"
     quiet: bool = False
@@ -78,16 +66,16 @@ class RecapDoc(_Strict):
 class SectionDraft(_Strict):
     """A theme as the model writes it: stories referred to as "s12"."""
 
-    title: Annotated[str, _clip(120)]
-    synthesis: Annotated[str, _clip(2000)]
+    title: Annotated[str, clip_text(120)]
+    synthesis: Annotated[str, clip_text(2000)]
     story_ids: list[str]
 
 
 class RecapDraft(_Strict):
     """What the model must return for a week (checked by `validate_draft` before storing)."""
 
-    title: Annotated[str, _clip(160)]
-    intro: Annotated[str, _clip(1500)]
+    title: Annotated[str, clip_text(160)]
+    intro: Annotated[str, clip_text(1500)]
     sections: list[SectionDraft]
     what_to_watch: list[str]
     top_links: list[str]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 CARD_SCHEMA_VERSION = 1
 
 
-def _clip(limit: int) -> BeforeValidator:
+def clip_text(limit: int) -> BeforeValidator:
     """Return a validator that cuts an over-long string at a word boundary (models overshoot)."""
 
     def clip(value: object) -> object:
@@ -29,9 +29,9 @@ class _Strict(BaseModel):
 
 
 class TLDR(_Strict):
-    what_changed: Annotated[str, _clip(400)] = Field(max_length=400)
-    why_it_matters: Annotated[str, _clip(400)] = Field(max_length=400)
-    what_to_do_next: Annotated[str, _clip(400)] = Field("", max_length=400)
+    what_changed: Annotated[str, clip_text(400)] = Field(max_length=400)
+    why_it_matters: Annotated[str, clip_text(400)] = Field(max_length=400)
+    what_to_do_next: Annotated[str, clip_text(400)] = Field("", max_length=400)
 
 
 class Point(_Strict):
@@ -67,15 +67,15 @@ class Card(_Strict):
 class PointDraft(_Strict):
     """A point as the model must return it: 1-3 citations, before they are checked."""
 
-    text: Annotated[str, _clip(600)] = Field(min_length=1, max_length=600)
+    text: Annotated[str, clip_text(600)] = Field(min_length=1, max_length=600)
     citations: list[str] = Field(min_length=1, max_length=3)
 
 
 class CardDraft(_Strict):
     """What the model must return for one article (the bounds of DESIGN.md section 4)."""
 
-    title: Annotated[str, _clip(100)] = Field(min_length=1, max_length=100)
-    hook: Annotated[str, _clip(160)] = Field(min_length=1, max_length=160)
+    title: Annotated[str, clip_text(100)] = Field(min_length=1, max_length=100)
+    hook: Annotated[str, clip_text(160)] = Field(min_length=1, max_length=160)
     tldr: TLDR
     key_takeaways: list[PointDraft] = Field(min_length=3, max_length=5)
     technical_deep_dive: list[PointDraft] = Field(max_length=5)
