@@ -144,7 +144,7 @@ class LLMSettings(_Section):
     max_concurrency: int = Field(4, ge=1, le=64)
     daily_budget_usd: float = Field(1.0, ge=0)
     max_items_per_run: int = Field(200, ge=1)
-    item_prompt: str = "summarize_item/v1"
+    item_prompt: str = "summarize_item/v2"
     recap_prompt: str = "weekly_recap/v1"
     judge_model: str | None = None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)

@@ -144,8 +144,14 @@ def ground_card(draft: CardDraft | Card, article_text: str, known_topics: set[st
     return result
 
 
-def feedback(grounded: Grounded) -> str:
+def feedback(grounded: Grounded, sentence_ids: bool = False) -> str:
     """Return the message asking the model to redo a card whose citations did not check out."""
+    if sentence_ids:
+        return (
+            f"Only {grounded.takeaways} key takeaways cite a sentence number the article has. "
+            "Write the card again. In cite, give only numbers shown in brackets before the "
+            "article's sentences, the ones that state each point."
+        )
     missing = "\n".join(f'- "{quote}"' for quote in grounded.unverified[:10])
     return (
         f"Only {grounded.takeaways} key takeaways kept a citation that appears in the article. "

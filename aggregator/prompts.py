@@ -6,7 +6,7 @@ import hashlib
 import string
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -46,6 +46,9 @@ class Prompt(BaseModel):
     prompt: str
     defaults: dict[str, str] = Field(default_factory=dict)
     options: PromptOptions = Field(default_factory=PromptOptions)
+    # How the model cites the article: re-typed quotes, or the numbers of sentences shown
+    # to it as `[n] ...` (resolved back to the sentences' text by the engine).
+    citations: Literal["quotes", "sentence_ids"] = "quotes"
 
     @property
     def ref(self) -> str:

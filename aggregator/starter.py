@@ -48,7 +48,7 @@ max_retries = 4
 max_concurrency = 4
 daily_budget_usd = 1.0
 max_items_per_run = 200
-item_prompt = "summarize_item/v1"
+item_prompt = "summarize_item/v2"
 recap_prompt = "weekly_recap/v1"
 # Prices in USD per million tokens, for models the built-in table does not know:
 # [llm.pricing."my-local-model"]

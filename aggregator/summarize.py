@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import json
-import logging
 import math
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +19,7 @@ from aggregator.llm.client import LLMClient, acomplete_structured
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
 from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
+from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
 from aggregator.prompts import Prompt, load_prompt
 
@@ -63,22 +61,41 @@ def topics_block(topics: Sequence[Topic]) -> str:
     return "\n".join(lines)
 
 
-def card_schema(slugs: Sequence[str]) -> dict[str, Any]:
+def draft_model(prompt: Prompt) -> type[CardDraft]:
+    """Return the output model a prompt asks for (its citation style decides)."""
+    return IdCardDraft if prompt.citations == "sentence_ids" else CardDraft
+
+
+def card_schema(slugs: Sequence[str], model: type[CardDraft] = CardDraft) -> dict[str, Any]:
     """Return the strict output schema with topic slugs limited to the configured ones."""
-    schema = copy.deepcopy(strict_schema(CardDraft))
+    schema = copy.deepcopy(strict_schema(model))
     if slugs:
         schema["$defs"]["TopicScore"]["properties"]["slug"]["enum"] = sorted(slugs)
     return schema
 
 
+def prompt_article(prompt: Prompt, text: str) -> tuple[str, Numbered | None]:
+    """Return the article as the prompt shows it, and its numbered sentences (ids style only)."""
+    if prompt.citations == "sentence_ids":
+        numbered = number_sentences(text)
+        return numbered.text, numbered
+    return text.strip(), None
+
+
 def prompt_variables(
-    prompt: Prompt, story: StoryInput, topics: Sequence[Topic], max_input_tokens: int, model: str
+    prompt: Prompt,
+    story: StoryInput,
+    topics: Sequence[Topic],
+    max_input_tokens: int,
+    model: str,
+    article: str | None = None,
 ) -> dict[str, str]:
-    """Return the prompt's variables with the article cut to the input budget."""
+    """Return the prompt's variables with the article (as `prompt_article` shows it) cut to budget."""
     values = {"title": " ".join(story.title.split()), "topics": topics_block(topics), "text": ""}
     system, user = prompt.render(values)
     overhead = count_tokens(system + user, model)
-    text, _ = truncate_to_tokens(story.text.strip(), max(200, max_input_tokens - overhead), model)
+    shown = prompt_article(prompt, story.text)[0] if article is None else article
+    text, _ = truncate_to_tokens(shown, max(200, max_input_tokens - overhead), model)
     return {**values, "text": text}
 
 
@@ -111,13 +128,14 @@ class LLMSummarizer:
         self.cache, self.modes, self.budget = cache, modes, budget
         self.prompt = load_prompt(settings.llm.item_prompt)
         self.slugs = {t.slug for t in settings.topics}
-        self.schema = card_schema(sorted(self.slugs))
+        self.output_model = draft_model(self.prompt)
+        self.schema = card_schema(sorted(self.slugs), self.output_model)
 
     async def _ask(
         self, variables: dict[str, str], subject: str, follow_up: list[dict[str, str]] | None = None
     ) -> Any:
         return await acomplete_structured(
-            self.client, self.prompt, variables, CardDraft, purpose="summarize",
+            self.client, self.prompt, variables, self.output_model, purpose="summarize",
             subject=subject, cache=self.cache, modes=self.modes, budget=self.budget,
             schema=self.schema, shorten=_halve(self.client.config.model), follow_up=follow_up,
         )  # fmt: skip
@@ -126,17 +144,18 @@ class LLMSummarizer:
         """Return the grounded card of a story; raise LLMError when the model gave none."""
         started = time.perf_counter()
         cfg = self.client.config
+        article, numbered = prompt_article(self.prompt, story.text)
         variables = prompt_variables(
-            self.prompt, story, self.settings.topics, cfg.max_input_tokens, cfg.model
+            self.prompt, story, self.settings.topics, cfg.max_input_tokens, cfg.model, article
         )
         first = await self._ask(variables, str(story.story_id))
         records = list(first.records)
         source_text = f"{story.title}\n\n{story.text}"  # the title is part of what may be quoted
-        grounded = ground_card(first.value, source_text, self.slugs)
+        grounded = self._ground(first.value, source_text, numbered)
         if grounded.takeaways < MIN_TAKEAWAYS:
             turns = [
                 {"role": "assistant", "content": json.dumps(first.value.model_dump())},
-                {"role": "user", "content": feedback(grounded)},
+                {"role": "user", "content": feedback(grounded, numbered is not None)},
             ]
             try:
                 second = await self._ask(variables, str(story.story_id), turns)
@@ -147,13 +166,19 @@ class LLMSummarizer:
                 records += exc.records
             else:
                 records += second.records
-                retry = ground_card(second.value, source_text, self.slugs)
+                retry = self._ground(second.value, source_text, numbered)
                 if (retry.takeaways, retry.grounded_ratio) > (
                     grounded.takeaways,
                     grounded.grounded_ratio,
                 ):
                     grounded = retry
         return CardResult(grounded.card, self._meta(grounded, records, started), records)
+
+    def _ground(self, draft: CardDraft, source_text: str, numbered: Numbered | None) -> Grounded:
+        """Return the draft grounded; sentence numbers first become their sentences' text."""
+        if numbered is not None:
+            draft = resolve_ids(draft, numbered)  # type: ignore[arg-type]
+        return ground_card(draft, source_text, self.slugs)
 
     def _meta(self, grounded: Grounded, records: list[CallRecord], started: float) -> CardMeta:
         return CardMeta(
@@ -217,116 +242,3 @@ def story_rank(
 def card_hash(card: dict[str, Any]) -> str:
     """Return the sha256 of a card's canonical JSON."""
     return hashlib.sha256(json.dumps(card, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-@dataclass
-class Unit:
-    """One claimed job and the story input loaded for it."""
-
-    job_id: int
-    story: StoryInput
-
-
-@dataclass
-class Outcome:
-    """What happened to one unit: a card, an error to retry later, or neither (released)."""
-
-    result: CardResult | None = None
-    error: LLMError | None = None
-    records: list[CallRecord] = field(default_factory=list)
-
-
-log = logging.getLogger("aggregator.summarize")
-# A wrong key or model fails every call alike: stop the run instead of burning attempts.
-FATAL_STATUS = {401, 403, 404}
-
-
-@dataclass
-class WorkLoop:
-    """Claims units, summarizes them with bounded concurrency, stores outcomes in batches.
-
-    `claim(limit)` and `store(batch)` run on one dedicated thread (the only one that
-    touches the database); workers never wait for a commit before taking the next story.
-    """
-
-    summarizer: Any
-    claim: Callable[[int], list[Unit]]
-    store: Callable[[list[tuple[Unit, Outcome]]], list[str]]
-    stored: Callable[[Unit, Outcome, str], None]
-    stopping: Callable[[], bool] = lambda: False
-    progress: Any = None
-    stop: str | None = None  # why no more work is started: budget, a fatal error
-    db: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
-    outbox: list[tuple[Unit, Outcome]] = field(default_factory=list)
-    writer: asyncio.Task | None = None
-
-    async def on_db(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Return fn(*args) run on the database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.db, fn, *args)
-
-    async def run(self, cap: int, workers: int) -> None:
-        """Feed claimed units to `workers` concurrent workers until the cap, the queue or a stop."""
-        queue: asyncio.Queue[Unit | None] = asyncio.Queue(maxsize=workers)
-        tasks = [asyncio.create_task(self._work(queue)) for _ in range(workers)]
-        claimed = 0
-        while claimed < cap and not self.stop and not self.stopping():
-            units = await self.on_db(self.claim, min(workers, cap - claimed))
-            if not units:
-                break
-            claimed += len(units)
-            for unit in units:
-                await queue.put(unit)
-        for _ in tasks:
-            await queue.put(None)
-        await asyncio.gather(*tasks)
-        while self.writer is not None and not self.writer.done():
-            await self.writer
-
-    async def _work(self, queue: asyncio.Queue[Unit | None]) -> None:
-        while (unit := await queue.get()) is not None:
-            if self.stop or self.stopping():
-                self._submit(unit, self._held())
-                continue
-            outcome = await summarize_unit(self.summarizer, unit)
-            if isinstance(outcome.error, BudgetExceeded):
-                self.stop = "budget"
-            elif outcome.error is not None and outcome.error.status in FATAL_STATUS:
-                self.stop = str(outcome.error)
-            self._submit(unit, outcome)
-            if self.progress is not None:
-                self.progress.advance(1)
-
-    def _held(self) -> Outcome:
-        """Return the outcome of a unit never started: released (to tomorrow when over budget)."""
-        if self.stop == "budget":
-            return Outcome(error=BudgetExceeded("summarize: daily LLM budget reached"))
-        return Outcome()
-
-    def _submit(self, unit: Unit, outcome: Outcome) -> None:
-        self.outbox.append((unit, outcome))
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.create_task(self._flush())
-
-    async def _flush(self) -> None:
-        # Outcomes that pile up while a commit runs go together in the next one.
-        while self.outbox:
-            batch, self.outbox = self.outbox, []
-            statuses = await self.on_db(self.store, batch)
-            for (unit, outcome), status in zip(batch, statuses, strict=True):
-                self.stored(unit, outcome, status)
-
-    def close(self) -> None:
-        """Stop the database thread."""
-        self.db.shutdown(wait=True)
-
-
-async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
-    """Return the outcome of summarizing one story (errors become outcomes, never raise)."""
-    try:
-        result = await summarizer.summarize(unit.story)
-    except LLMError as exc:
-        return Outcome(error=exc, records=exc.records)
-    except Exception as exc:  # a bug on one story must not stop the others: retried later
-        log.exception("summarize: story %s failed", unit.story.story_id)
-        return Outcome(error=LLMError(f"summarize: {type(exc).__name__}: {exc}"))
-    return Outcome(result=result, records=result.records)

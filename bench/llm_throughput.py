@@ -7,6 +7,7 @@ its own process; the wall time each slot loses beyond the server's delay is prin
 it, with a bare-HTTP-client baseline showing what the machine itself costs.
 
     python bench/llm_throughput.py [--stories 500] [--delay 0.3] [--concurrency 8]
+                                   [--prompt summarize_item/v2]
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("--stories", type=int, default=500)
     parser.add_argument("--delay", type=float, default=0.3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--prompt", default="summarize_item/v2", help="the item prompt used")
     args = parser.parse_args()
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.servers.openai_server", "--delay", str(args.delay)],
@@ -117,7 +119,7 @@ def main() -> None:
                 "database": {"url": f"sqlite:///{tmp}/bench.db"},
                 "llm": {"base_url": url, "api_key": "sk-bench-not-a-real-key", "model": "bench",
                         "max_concurrency": args.concurrency, "max_items_per_run": args.stories,
-                        "daily_budget_usd": 1000.0,
+                        "daily_budget_usd": 1000.0, "item_prompt": args.prompt,
                         "pricing": {"bench": {"input": 0.15, "output": 0.60}}},
             })  # fmt: skip
             ctx = open_context(settings)
@@ -150,7 +152,8 @@ def main() -> None:
     )
     ok = report.succeeded == args.stories and ratio <= 1.15 and cpu_ms <= 20
     print(
-        f"llm_throughput: {args.stories} stories in {wall:.2f} s = {ratio:.3f} x ideal, "
+        f"llm_throughput ({args.prompt}): {args.stories} stories in {wall:.2f} s = "
+        f"{ratio:.3f} x ideal, "
         f"overhead {cpu_ms:.1f} ms/story -> {'PASS' if ok else 'FAIL'}"
     )
 

@@ -14,6 +14,7 @@ from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import LLMError
 from aggregator.llm.schema import CardDraft
+from aggregator.llm.sentences import quoted_draft
 from aggregator.summarize import ExtractiveSummarizer, LLMSummarizer, StoryInput
 
 # make_card(case, config) -> (card dict or None when no card was made, meta dict).
@@ -51,14 +52,24 @@ def extractive_card(case: Case, config: EvalConfig) -> tuple[dict[str, Any], dic
     return result.card.model_dump(mode="json"), meta
 
 
-def _published_draft(drafts: list[dict[str, Any]], published: dict[str, Any], text: str,
-                     slugs: set[str]) -> dict[str, Any] | None:  # fmt: skip
-    """Return the draft whose grounding gave the published card (the summarizer's choice)."""
-    for draft in reversed(drafts):
+def _published_draft(
+    drafts: list[dict[str, Any]],
+    published: dict[str, Any],
+    text: str,
+    slugs: set[str],
+    story_text: str | None = None,
+) -> dict[str, Any] | None:
+    """Return the draft whose grounding gave the published card, its citations as quotes.
+
+    Drafts of a sentence-number prompt (v2) cite numbers; they are resolved against the
+    story text (numbered without the title) before grounding.
+    """
+    quoted = [quoted_draft(d, text if story_text is None else story_text) for d in drafts]
+    for draft in reversed(quoted):
         card = ground_card(CardDraft.model_validate(draft), text, slugs).card
         if card.model_dump(mode="json") == published:
             return draft
-    return drafts[-1] if drafts else None
+    return quoted[-1] if quoted else None
 
 
 def _failure_meta(config: EvalConfig, exc: LLMError) -> dict[str, Any]:
@@ -121,7 +132,9 @@ class LLMCardMaker:
             return None, _failure_meta(config, exc)
         card = result.card.model_dump(mode="json")
         slugs = {t.slug for t in config.settings.topics}
-        draft = _published_draft(list(recorder.drafts.values()), card, case.quotable_text, slugs)
+        draft = _published_draft(
+            list(recorder.drafts.values()), card, case.quotable_text, slugs, case.text
+        )
         meta = {**result.meta.model_dump(mode="json"), "draft": draft, "calls": len(result.records)}
         return card, meta
 

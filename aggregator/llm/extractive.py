@@ -13,7 +13,8 @@ from rapidfuzz import fuzz
 from aggregator.config import Topic
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
 
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+# A closing quote or bracket after the full stop stays with its sentence (quotes stay verbatim).
+_SENTENCE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 _ENTITY = re.compile(r"\b[A-Z][\w+.-]*[\w+](?:\s+(?:[A-Z][\w+.-]*[\w+]|\d[\w.]*))*")
 _FUTURE = re.compile(
@@ -167,7 +168,9 @@ def build_card(title: str, text: str, topics: Sequence[Topic] = ()) -> Card:
     scores = rank_sentences(sentences)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
     lead = sentences[0] if sentences else title
-    takeaways = sorted(order[:5] if len(order) >= 5 else order[:3])
+    # One sentence stays unused for the implication DESIGN requires, even in a short article.
+    count = min(5 if len(order) >= 5 else 3, max(1, len(order) - 1))
+    takeaways = sorted(order[:count])
     used = set(takeaways)
 
     def points(pattern: re.Pattern[str], count: int) -> list[Point]:

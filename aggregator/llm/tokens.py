@@ -44,6 +44,11 @@ def _encoder(model: str) -> Any | None:
         return None
 
 
+def exact_counts(model: str) -> bool:
+    """Return True when token counts for a model are exact (its tiktoken file is on disk)."""
+    return _encoder(model) is not None
+
+
 def estimate_tokens(text: str) -> int:
     """Return a character-based token estimate (~4 ASCII characters per token, CJK ~1.5)."""
     if not text:

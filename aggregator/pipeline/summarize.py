@@ -21,16 +21,14 @@ from aggregator.llm.cache import DbCache, DbModeMemory, record_calls
 from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.output import BudgetExceeded
 from aggregator.llm.pricing import DailyBudget, next_utc_day
+from aggregator.llm.workloop import Outcome, Unit, WorkLoop
 from aggregator.log import event
 from aggregator.pipeline.report import StageReport
 from aggregator.summarize import (
     CardResult,
     ExtractiveSummarizer,
     LLMSummarizer,
-    Outcome,
     StoryInput,
-    Unit,
-    WorkLoop,
     card_hash,
     story_rank,
 )

@@ -19,6 +19,8 @@ from typing import Any
 
 _MARKED = re.compile(r"^ARTICLE (\w+)\n(.*?)\nEND \1$", re.S | re.M)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
+# `[12] Sentence text.` as a sentence-number prompt shows the article.
+_NUMBERED = re.compile(r"\[(\d+)\] (.*?)(?=\s*\[\d+\] |\n|$)", re.S)
 
 
 @dataclass
@@ -51,8 +53,24 @@ def topic_slugs(request: dict[str, Any]) -> list[str]:
     return list(slug.get("enum", []))
 
 
+def wants_sentence_ids(request: dict[str, Any]) -> bool:
+    """Return True when the request's schema asks for sentence numbers (`cite`), not quotes."""
+    schema = json.dumps(request.get("response_format") or {})
+    system = next((m.get("content", "") for m in request.get("messages", [])
+                   if m.get("role") == "system"), "")  # fmt: skip
+    return '"cite"' in schema or '"cite"' in system  # other modes carry the schema in the system
+
+
+def numbered_sentences(request: dict[str, Any]) -> list[tuple[int, str]]:
+    """Return the (number, sentence) pairs of a request's numbered article."""
+    text = article_of(request)
+    return [(int(m.group(1)), " ".join(m.group(2).split())) for m in _NUMBERED.finditer(text)]
+
+
 def grounded_card(request: dict[str, Any]) -> dict[str, Any]:
-    """Return a schema-valid card whose citations are copied from the request's article."""
+    """Return a schema-valid card citing the request's article: quotes, or sentence numbers."""
+    if wants_sentence_ids(request):
+        return numbered_card(request)
     text = article_of(request)
     sentences = [s.strip() for s in _SENTENCES.split(" ".join(text.split())) if len(s) > 30]
     sentences = (sentences or [text.strip() or "No text was given for this article."]) * 4
@@ -70,6 +88,29 @@ def grounded_card(request: dict[str, Any]) -> dict[str, Any]:
         "key_takeaways": [point(s) for s in sentences[:3]],
         "technical_deep_dive": [],
         "future_implications": [point(sentences[3])],
+        "topics": [{"slug": slugs[0], "score": 0.8}] if slugs else [],
+        "entities": [],
+        "timeliness": "time-bound",
+    }  # fmt: skip
+
+
+def numbered_card(request: dict[str, Any]) -> dict[str, Any]:
+    """Return a schema-valid card whose points cite real sentence numbers of the article."""
+    pairs = numbered_sentences(request) or [(1, "No text was given for this article.")]
+    pairs = pairs * 4
+
+    def point(number: int, sentence: str) -> dict[str, Any]:
+        return {"text": f"The article reports: {sentence[:120]}", "cite": [number]}
+
+    slugs = topic_slugs(request)
+    return {
+        "title": pairs[0][1][:80],
+        "hook": pairs[1][1][:120],
+        "tldr": {"what_changed": pairs[0][1][:200], "why_it_matters": pairs[1][1][:200],
+                 "what_to_do_next": "Read the source and check whether it affects your stack."},
+        "key_takeaways": [point(*pair) for pair in pairs[:3]],
+        "technical_deep_dive": [],
+        "future_implications": [point(*pairs[3])],
         "topics": [{"slug": slugs[0], "score": 0.8}] if slugs else [],
         "entities": [],
         "timeliness": "time-bound",

@@ -25,7 +25,10 @@ def scripted(request: dict[str, Any]) -> Reply:
     card = grounded_card(request)
     if model == "fake-bad":
         for point in card["key_takeaways"][1:]:
-            point["citations"] = [INVENTED]
+            if "cite" in point:  # a sentence-number prompt (v2): a number the article lacks
+                point["cite"] = [999]
+            else:
+                point["citations"] = [INVENTED]
     return Reply(content=card)
 
 

@@ -61,6 +61,8 @@ def llm_settings(
             "timeout": 2,
             "max_retries": 1,
             "pricing": {"test-model": {"input": 1.0, "output": 2.0}},
+            # The scripted replies here quote the article (v1); sentence-number tests pass v2.
+            "item_prompt": "summarize_item/v1",
             **llm,
         }
         return make_settings(llm=section, topics=TOPICS, database={"url": db_url})

@@ -14,8 +14,9 @@ from aggregator.db.types import utcnow
 from aggregator.llm.pricing import next_utc_day
 from aggregator.llm.schema import Card as CardModel
 from aggregator.llm.schema import CardMeta
+from aggregator.llm.workloop import Outcome
 from aggregator.pipeline.summarize import claim_units, run_summarize, write_outcomes
-from aggregator.summarize import CardResult, Outcome
+from aggregator.summarize import CardResult
 from tests.integration.llm.conftest import (
     API_KEY,
     FAST,

@@ -35,7 +35,7 @@ def test_configs_fingerprint_changes_with_model_and_never_holds_the_key(tmp_path
     two = load_eval_config(write(tmp_path, '[llm]\nmodel = "m2"\n'), ENV)
     assert one.key() != two.key()
     assert ENV["OPENAI_API_KEY"] not in str(one.fingerprint())
-    assert one.fingerprint()["prompt"] == "summarize_item/v1"
+    assert one.fingerprint()["prompt"] == "summarize_item/v2"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aggregator.llm.extractive import build_card, echoes_title
 
 TITLE = "Benchmarks are marketing now. Here is what buyers test instead"
@@ -43,3 +45,30 @@ def test_extractive_card_always_has_an_implication() -> None:
 def test_extractive_title_only_article_still_builds() -> None:
     card = build_card("Short news", "Short news.")
     assert card.title == "Short news" and card.hook
+
+
+SHORT = [
+    "Lumen Labs cut the price of its hosted model by sixty percent.",
+    "The company said tokens are cheaper now for everyone.",
+    "Rivals charge more for similar open models today.",
+    "Analysts think this matters for all the buyers.",
+    "The scheduler groups requests of similar length together.",
+]
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5])
+def test_extractive_short_article_keeps_a_sentence_for_the_implication(count: int) -> None:
+    card = build_card("Lumen cuts prices", " ".join(SHORT[:count]))
+    assert len(card.future_implications) == 1
+    texts = [p.text for p in card.key_takeaways + card.technical_deep_dive]
+    assert card.future_implications[0].text not in texts  # a sentence of its own, no repeat
+    assert len(card.key_takeaways) == min(count - 1, 4 if count == 5 else 3)
+
+
+def test_extractive_hook_skips_a_reworded_headline_and_is_cut_at_a_word() -> None:
+    lead = "Buyers now run " + " ".join(f"test{i} on workload{i}," for i in range(15)) + " daily."
+    text = "Benchmarks are marketing now, so here is what buyers test instead.\n\n" + lead
+    card = build_card(TITLE, text + "\n\nMost of them kept their tests private this year.")
+    assert len(card.hook) <= 160 and lead.startswith(card.hook)
+    assert lead[len(card.hook)] == " "  # cut between words, not inside one
+    assert card.tldr.what_changed != card.hook
