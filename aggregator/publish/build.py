@@ -12,6 +12,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from aggregator.publish.data import SiteInput, StoryDetail, StoryRow
+from aggregator.publish.fork import Forked
 from aggregator.publish.paths import page_file
 from aggregator.publish.render import page_globals
 
@@ -56,6 +57,7 @@ class Build:
     _by_topic: dict[str, list[StoryRow]] = field(default_factory=dict)
     _chrome: dict[str, dict[str, Markup]] = field(default_factory=dict)
     _teasers: dict[tuple[int, str], Markup] = field(default_factory=dict)
+    _helpers: list[Forked] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rows = {r.id: r for r in self.stories}
@@ -64,6 +66,23 @@ class Build:
         for row in self.stories:
             weeks[row.week].append(row)
         self.weeks = dict(sorted(weeks.items(), reverse=True))
+
+    def start_helper(self, render: Any) -> None:
+        """Run render() in a forked child; it must return the (files, changed) it wrote."""
+        self._helpers.append(Forked.start(render))
+
+    def finish(self) -> None:
+        """Wait for the forked helpers and record the files they staged as this build's own."""
+        while self._helpers:
+            files, changed = self._helpers[0].join()
+            self._helpers.pop(0)
+            self.writer.files.update(files)
+            self.writer.changed += changed
+
+    def abort(self) -> None:
+        """Stop any forked helper of a build that failed."""
+        while self._helpers:
+            self._helpers.pop().abort()
 
     @property
     def config(self) -> Any:

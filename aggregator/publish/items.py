@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aggregator.progress import Progress
@@ -9,6 +10,7 @@ from aggregator.publish.api import envelope, item_record
 from aggregator.publish.api_schema import api_schema
 from aggregator.publish.build import Build, dump_json, dump_with_raw, fingerprint
 from aggregator.publish.data import StoryDetail, StoryRow
+from aggregator.publish.fork import can_fork
 from aggregator.publish.paths import page_file
 from aggregator.publish.render import iso_utc
 from aggregator.publish.views import item_context
@@ -16,43 +18,127 @@ from aggregator.publish.views import item_context
 HOT = 100  # newest stories (overall and per topic) whose records feed the API index and feeds
 
 
+# A full build splits its item pages with a forked child (the older weeks) once there are
+# this many to render; below it, forking and preloading cost more than the second core saves.
+PARALLEL_MIN_STORIES = 400
+# The parent also renders the listings, feeds and API while the child works, so the child
+# takes a little more than half of the item pages.
+CHILD_SHARE = 0.6
+
+
+@dataclass
+class _Week:
+    """One week's item work: its stories, which need files, and its neighbours for paging."""
+
+    week: str
+    rows: list[StoryRow]
+    fps: list[str]
+    stale: list[StoryRow]
+    same: bool  # api/weeks/<week>.json is unchanged
+    newer: str | None
+    older: str | None
+
+    @property
+    def busy(self) -> bool:
+        """Return True when some file of this week must be written."""
+        return bool(self.stale) or not self.same
+
+    @property
+    def todo(self) -> list[StoryRow]:
+        """Return the stories whose details this week's files need."""
+        return self.stale if self.same else self.rows
+
+
 def item_pages(build: Build, progress: Progress) -> None:
     """Write item pages, api/items/<id>.json and api/weeks/<week>.json, one week at a time.
 
     A week whose stories' fingerprints all match the last build is skipped without loading
-    its cards, which is what keeps an incremental build fast.
+    its cards, which is what keeps an incremental build fast. A large build hands its older
+    weeks to a forked child; `Build.finish()` merges what the child wrote before the commit.
     """
-    weeks = list(build.weeks)
-    writer = build.writer
+    plan = _plan(build)
+    mine, theirs = _split([w for w in plan if w.busy])
     with progress("publish: items", len(build.stories)) as task:
-        for index, week in enumerate(weeks):
-            rows = build.weeks[week]
-            fps = [build.story_fp(r) for r in rows]
-            newer = weeks[index - 1] if index > 0 else None
-            older = weeks[index + 1] if index + 1 < len(weeks) else None
-            week_rel, week_fp = f"api/weeks/{week}.json", fingerprint(fps, newer, older)
-            stale = [
-                r
-                for r, fp in zip(rows, fps, strict=True)
-                if not (
-                    writer.unchanged(page_file(r.path), fp)
-                    & writer.unchanged(f"api/items/{r.uid}.json", fp)
-                )
-            ]
-            week_same = writer.unchanged(week_rel, week_fp)
-            if stale or not week_same:
-                details = build.details(rows if not week_same else stale)
-                for detail in details:
-                    _item_files(build, detail)
-                if not week_same:
-                    writer.emit(
-                        week_rel,
-                        week_fp,
-                        lambda d=details, w=week, n=newer, o=older: _week_doc(build, d, w, n, o),
-                    )
+        task.advance(sum(len(w.rows) for w in plan if not w.busy))
+        if theirs:
+            _start_child(build, theirs)
+        for work in mine:
+            _week_files(build, work, build.details(work.todo))
             # Records are kept only for the newest stories, which the API index and feeds reuse.
             build.records = {k: v for k, v in build.records.items() if k in build.hot_ids}
-            task.advance(len(rows))
+            task.advance(len(work.rows))
+        task.advance(sum(len(w.rows) for w in theirs))  # rendering in the child, joined later
+
+
+def _plan(build: Build) -> list[_Week]:
+    """Return every week, newest first, with the stories whose files are out of date."""
+    weeks = list(build.weeks)
+    writer = build.writer
+    plan = []
+    for index, week in enumerate(weeks):
+        rows = build.weeks[week]
+        fps = [build.story_fp(r) for r in rows]
+        newer = weeks[index - 1] if index > 0 else None
+        older = weeks[index + 1] if index + 1 < len(weeks) else None
+        stale = [
+            r
+            for r, fp in zip(rows, fps, strict=True)
+            if not (
+                writer.unchanged(page_file(r.path), fp)
+                & writer.unchanged(f"api/items/{r.uid}.json", fp)
+            )
+        ]
+        same = writer.unchanged(f"api/weeks/{week}.json", fingerprint(fps, newer, older))
+        plan.append(_Week(week, rows, fps, stale, same, newer, older))
+    return plan
+
+
+def _split(busy: list[_Week]) -> tuple[list[_Week], list[_Week]]:
+    """Return (parent's weeks, child's weeks): the child takes the older ones of a large build."""
+    total = sum(len(w.todo) for w in busy)
+    if total < PARALLEL_MIN_STORIES or not can_fork():
+        return busy, []
+    keep, mine = total * (1 - CHILD_SHARE), 0
+    for index, work in enumerate(busy):
+        if mine >= keep:
+            return busy[:index], busy[index:]
+        mine += len(work.todo)
+    return busy, []
+
+
+def _start_child(build: Build, weeks: list[_Week]) -> None:
+    """Preload the child's cards (the child has no database), then fork it to render them."""
+    jobs = _preload(build, weeks)
+
+    def render() -> tuple[dict[str, str], list[str]]:
+        writer = build.writer
+        writer.files, writer.changed = {}, []
+        jobs.reverse()
+        while jobs:  # each week's parsed cards and records are dropped once it is written
+            work, details = jobs.pop()
+            _week_files(build, work, details)
+            build.records.clear()
+        return writer.files, writer.changed
+
+    build.start_helper(render)
+
+
+def _preload(build: Build, weeks: list[_Week]) -> list[tuple[_Week, list[StoryDetail]]]:
+    """Return each week with the details of its stories to render, loaded in one pass."""
+    loaded = {d.row.id: d for d in build.data.load_details([r.id for w in weeks for r in w.todo])}
+    return [(w, [loaded[r.id] for r in w.todo if r.id in loaded]) for w in weeks]
+
+
+def _week_files(build: Build, work: _Week, details: list[StoryDetail]) -> None:
+    """Emit the files of one week's out-of-date stories, and the week's API file if needed."""
+    for detail in details:
+        _item_files(build, detail)
+    if not work.same:
+        build.writer.emit(
+            f"api/weeks/{work.week}.json",
+            fingerprint(work.fps, work.newer, work.older),
+            lambda: _week_doc(build, details, work.week, work.newer, work.older),
+        )
 
 
 def _record(build: Build, detail: StoryDetail) -> str:

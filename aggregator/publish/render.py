@@ -85,6 +85,13 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _PCT = [chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256)]
 
 
+def _pct(word: str) -> str:
+    """Return one word percent-encoded; a plain ASCII letters-and-digits word is returned as is."""
+    if word.isascii() and word.isalnum():  # most words of a quote: nothing to encode
+        return word
+    return "".join([_PCT[b] for b in word.encode("utf-8")])
+
+
 def _text_fragment(url: str, quote_text: str) -> str:
     """Return url with a text fragment that scrolls to the quoted passage (when it has no #)."""
     if "#" in url:
@@ -94,7 +101,7 @@ def _text_fragment(url: str, quote_text: str) -> str:
         return url
 
     def enc(part: list[str]) -> str:
-        return "".join([_PCT[b] for b in " ".join(part).encode("utf-8")])
+        return "%20".join([_pct(w) for w in part])
 
     fragment = enc(words) if len(words) <= 8 else enc(words[:4]) + "," + enc(words[-4:])
     return f"{url}#:~:text={fragment}"

@@ -65,6 +65,7 @@ def build_site(data: SiteInput, out: Path, progress: Progress | None = None) -> 
     started = time.perf_counter()
     prepare(data)
     writer = SiteWriter(out, environment_fingerprint(data))
+    build: Build | None = None
     try:
         build = Build(data, writer, make_environment(data.config), data.stories)
         build.hot_ids = _hot_ids(build)
@@ -78,6 +79,7 @@ def build_site(data: SiteInput, out: Path, progress: Progress | None = None) -> 
             ("fixed", extras.fixed_pages),
             ("feeds", feeds.write_feeds),
             ("api", items.api_indexes),
+            ("join", Build.finish),  # the forked helper's item pages, if any
             ("commit", lambda b: phases.setdefault("mode", writer.commit())),
         ):
             begin = time.perf_counter()
@@ -85,6 +87,8 @@ def build_site(data: SiteInput, out: Path, progress: Progress | None = None) -> 
             phases[name] = round(time.perf_counter() - begin, 3)
         mode = str(phases.pop("mode"))
     except BaseException:
+        if build is not None:
+            build.abort()
         writer.close(failed=True)
         raise
     writer.close()

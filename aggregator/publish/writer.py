@@ -104,8 +104,8 @@ class SiteWriter:
         return "patch"
 
     def _manifest(self) -> bytes:
-        # Files are recorded in build order, which is deterministic; no need to sort 10^4 keys.
-        manifest = {"version": 1, "env": self.env_fp, "files": self.files}
+        # Sorted: the order files were staged in depends on how the build split its work.
+        manifest = {"version": 1, "env": self.env_fp, "files": dict(sorted(self.files.items()))}
         return json.dumps(manifest, separators=(",", ":")).encode()
 
     def _commit_tree(self) -> None:

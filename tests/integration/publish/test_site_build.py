@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -86,9 +87,20 @@ def test_publish_writes_every_contract_path(small_site, pub_ctx: Context, site_d
         assert get_meta(session, "last_publish_at")
     robots = (site_dir / "robots.txt").read_text()
     assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in robots
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = ElementTree.parse(site_dir / "sitemap.xml").getroot().findall("s:url", ns)
+    locs = {
+        u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns) for u in urls
+    }
+    assert len(locs) == len(urls)  # no URL listed twice
+    items = {loc: mod for loc, mod in locs.items() if "/items/" in loc}
+    assert len(items) == 7 and all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:]{8}Z", m) for m in items.values()
+    )
+    assert "http://127.0.0.1:8000/items/2026/11/second-story/" in items
     assert (
-        "http://127.0.0.1:8000/items/2026/11/second-story/"
-        in (site_dir / "sitemap.xml").read_text()
+        locs["http://127.0.0.1:8000/"] is None
+        and "http://127.0.0.1:8000/topics/evaluation/" in locs
     )
 
 
