@@ -16,10 +16,11 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from aggregator.collect.compact import CompactFeed, compact, parse_compact
 from aggregator.collect.fetch import Fetcher, FetchError, FetchResult
 from aggregator.collect.health import cache_max_age
 from aggregator.collect.reddit import RedditError, RedditResult, collect_subreddit, make_reddit
-from aggregator.collect.rss import FEED_ACCEPT, ParsedFeed, one_line, parse_feed
+from aggregator.collect.rss import FEED_ACCEPT, one_line, parse_feed
 from aggregator.config import RedditSource, RSSSource, Settings
 
 # Below this many feeds, starting worker processes costs more than parsing in the threads.
@@ -41,7 +42,7 @@ class Outcome:
     """How collecting one source went."""
 
     job: SourceJob
-    feed: ParsedFeed | None = None
+    feed: CompactFeed | None = None
     not_modified: bool = False
     error: str | None = None
     skipped: bool = False
@@ -86,7 +87,7 @@ class Collector:
         self._reddit: Any = None
         self._reddit_lock = threading.Lock()
 
-    def _finish_parse(self, outcome: Outcome, future: Future[ParsedFeed]) -> None:
+    def _finish_parse(self, outcome: Outcome, future: Future[CompactFeed]) -> None:
         try:
             outcome.feed = future.result()
         except Exception as exc:  # a worker process died (out of memory, killed)
@@ -135,11 +136,12 @@ class Collector:
         if result.not_modified:
             self.results.put(outcome)
         elif pool is not None:
-            # parse_feed itself is the task: a worker then imports only rss.py and feedparser.
-            future = pool.submit(parse_feed, result.body, result.url, result.headers)
+            # A worker parses and also makes the rows: the collector process has the network
+            # and the database to serve and is the one that falls behind (issue 3).
+            future = pool.submit(parse_compact, result.body, result.url, result.headers)
             future.add_done_callback(lambda f: self._finish_parse(outcome, f))
         else:
-            outcome.feed = parse_feed(result.body, result.url, result.headers)
+            outcome.feed = compact(parse_feed(result.body, result.url, result.headers))
             self.results.put(outcome)
 
     def _parse_pool(self) -> ProcessPoolExecutor | None:
@@ -191,7 +193,7 @@ class Collector:
 
     def _from_reddit(self, job: SourceJob, result: RedditResult) -> Outcome:
         outcome = _from_fetch(job, result.fetch) if result.fetch else Outcome(job=job)
-        outcome.feed = None if outcome.not_modified else result.feed
+        outcome.feed = None if outcome.not_modified else compact(result.feed)
         outcome.fallback = result.fallback
         return outcome
 
@@ -200,12 +202,13 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     """Return a start method that never forks a threaded process.
 
     forkserver forks workers from a clean single-threaded server (started once per process
-    and reused by later runs) that has rss.py preloaded; spawn where it does not exist.
+    and reused by later runs) that has compact.py and rss.py preloaded; spawn where it does
+    not exist.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["aggregator.collect.rss"])
+    context.set_forkserver_preload(["aggregator.collect.compact"])
     return context
 
 

@@ -94,7 +94,7 @@ def _success_values(
             values["extra"] = {**prior.extra, "ttl_seconds": feed.ttl_seconds}
     if new_ids and feed is not None:
         # The feed's own window of recent entries is a fair sample of how often it posts.
-        dates = [e.published_at for e in feed.entries if not e.date_flagged]
+        dates = feed.dates()
         newest = max([*dates, *([prior.last_item_at] if prior.last_item_at else [])], default=now)
         values.update(items_added=len(new_ids), last_item_at=newest)
         if mean_gap(dates) is not None:
@@ -128,8 +128,8 @@ def store_outcome(
     if outcome.error:
         values = _error_values(outcome, prior, settings, now)
     else:
-        if outcome.feed is not None and outcome.feed.entries:
-            new_ids, updated = upsert_items(session, outcome.job.source_id, outcome.feed.entries)
+        if outcome.feed is not None and outcome.feed.rows:
+            new_ids, updated = upsert_items(session, outcome.job.source_id, outcome.feed.rows)
         values = _success_values(outcome, prior, settings, new_ids, now)
     return new_ids, updated, {"_sid": outcome.job.source_id, **values}
 

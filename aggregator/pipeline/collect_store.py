@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, column, select, table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from aggregator.collect.rss import Entry, entry_fingerprint
+from aggregator.collect.compact import ROW_FIELDS, Row
 from aggregator.config import Settings
 from aggregator.db import claims
 from aggregator.db.models import Item, Job, Source
@@ -66,57 +67,72 @@ def sync_sources(session: Session, settings: Settings) -> dict[str, Source]:
     return rows
 
 
-def _text(value: str | None) -> str | None:
-    """Return text PostgreSQL accepts (it refuses NUL characters that SQLite would keep)."""
-    return value.replace("\x00", "") if value and "\x00" in value else value
+# The items table without column types, for rows compact.py already made database-ready:
+# typed columns would run a bind processor per value (JSON, dates), the bulk of a store's CPU.
+_ROW_COLUMNS = ("source_id", *ROW_FIELDS, "collected_at", "updated_at")
+_RAW_ITEMS = table("items", column("id"), *(column(name) for name in _ROW_COLUMNS))
+_PUBLISHED = ROW_FIELDS.index("published_at")
+_EDITABLE_AT = tuple(ROW_FIELDS.index(name) for name in _EDITABLE)
+_FEED_HASH = ROW_FIELDS.index("feed_hash")
 
 
-def _row(source_id: int, entry: Entry) -> dict[str, Any]:
-    return {
-        "source_id": source_id,
-        "guid_hash": entry.guid_hash,
-        "guid": _text(entry.guid),
-        "url": _text(entry.url),
-        "canonical_url": _text(entry.canonical_url),
-        "title": _text(entry.title) or "",
-        "author": _text(entry.author),
-        "summary": _text(entry.summary),
-        "content_html": _text(entry.content_html),
-        "kind": entry.kind,
-        "published_at": entry.published_at,
-        "date_flagged": entry.date_flagged,
-        "tags": entry.tags,
-        "enclosures": entry.enclosures,
-        "engagement": entry.engagement,
-        "feed_hash": entry_fingerprint(entry),
-    }
+def _sqlite_time(value: datetime) -> str:
+    """Return a naive UTC datetime as SQLAlchemy's SQLite DATETIME stores it (always with µs)."""
+    return value.isoformat(" ", "microseconds")
 
 
-def upsert_items(session: Session, source_id: int, entries: list[Entry]) -> tuple[list[int], int]:
-    """Insert new entries and refresh changed ones; return (ids of new items, number updated)."""
-    rows = {e.guid_hash: _row(source_id, e) for e in entries}
+def _naive(value: datetime) -> datetime:
+    """Return a naive UTC datetime unchanged (PostgreSQL drivers take datetimes as they are)."""
+    return value
+
+
+@functools.cache
+def _item_statements(dialect: str) -> tuple[Any, Any]:
+    """Return (INSERT .. ON CONFLICT DO NOTHING RETURNING id, UPDATE by id) for raw rows."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # DO NOTHING on the identity: a concurrent collector may have inserted it first.
+    add = (
+        insert(_RAW_ITEMS)
+        .on_conflict_do_nothing(index_elements=["source_id", "guid_hash"])
+        .returning(_RAW_ITEMS.c.id)
+    )
+    values = {k: bindparam(k) for k in (*_EDITABLE, "updated_at")}
+    edit = update(_RAW_ITEMS).where(_RAW_ITEMS.c.id == bindparam("_id")).values(values)
+    return add, edit
+
+
+def upsert_items(session: Session, source_id: int, rows: list[Row]) -> tuple[list[int], int]:
+    """Insert new rows (compact.py) and refresh changed ones; return (new item ids, number updated)."""
+    dialect = session.get_bind().dialect.name
+    db_time = _sqlite_time if dialect == "sqlite" else _naive
+    now = db_time(utcnow().replace(tzinfo=None))
+    # One row per identity; a repeat keeps its last copy.
+    latest = {row[0]: row for row in rows}
     known: dict[str, tuple[int, str | None]] = {}
-    hashes = list(rows)
+    hashes = list(latest)
     for start in range(0, len(hashes), _CHUNK):
         query = select(ITEMS.c.guid_hash, ITEMS.c.id, ITEMS.c.feed_hash).where(
             ITEMS.c.source_id == source_id, ITEMS.c.guid_hash.in_(hashes[start : start + _CHUNK])
         )
         known.update({h: (i, f) for h, i, f in session.execute(query)})
+    add, edit = _item_statements(dialect)
     new_ids: list[int] = []
-    fresh = [row for h, row in rows.items() if h not in known]
-    if fresh:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        # DO NOTHING on the identity: a concurrent collector may have inserted it first.
-        stmt = insert(ITEMS).on_conflict_do_nothing(index_elements=["source_id", "guid_hash"])
-        new_ids = [r.id for r in session.execute(stmt.returning(ITEMS.c.id), fresh)]
-    changed = [
-        {"_id": known[h][0], **{k: row[k] for k in _EDITABLE}, "updated_at": utcnow()}
-        for h, row in rows.items()
-        if h in known and known[h][1] != row["feed_hash"]
+    fresh = [
+        dict(zip(_ROW_COLUMNS, (source_id, *row, now, now), strict=True))
+        for h, row in latest.items()
+        if h not in known
     ]
+    for params in fresh:
+        params["published_at"] = db_time(params["published_at"])
+    if fresh:
+        new_ids = [r.id for r in session.execute(add, fresh)]
+    changed = []
+    for h, row in latest.items():
+        if h in known and known[h][1] != row[_FEED_HASH]:
+            values = {name: row[i] for name, i in zip(_EDITABLE, _EDITABLE_AT, strict=True)}
+            changed.append({"_id": known[h][0], **values, "updated_at": now})
     if changed:
-        values = {k: bindparam(k) for k in (*_EDITABLE, "updated_at")}
-        session.execute(update(ITEMS).where(ITEMS.c.id == bindparam("_id")).values(values), changed)
+        session.execute(edit, changed)
     return sorted(new_ids), len(changed)
 
 
