@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import multiprocessing
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -123,16 +125,72 @@ def parse_floor(feeds: int, items: int) -> float:
         return time.perf_counter() - started
 
 
-def run_pass(ctx: Any, force: bool) -> tuple[float, Any]:
-    """Run the collect stage once; return (seconds, report) and print this process's CPU."""
+def _proc_stat(pid: int) -> tuple[int, float, float] | None:
+    """Return (parent pid, own CPU s, reaped children's CPU s) from /proc, None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    # Fields after "(comm)": state ppid ... utime(12) stime(13) cutime(14) cstime(15).
+    return (
+        int(fields[1]),
+        (int(fields[11]) + int(fields[12])) / tick,
+        (int(fields[13]) + int(fields[14])) / tick,
+    )
+
+
+def descendant_cpu(root: int, exclude: int) -> float | None:
+    """Return CPU seconds used by root's live descendants and the children they reaped,
+    leaving out the `exclude` subtree (the feed server); None where /proc is missing.
+
+    The parse workers are children of the forkserver, not of this process, so neither
+    process_time() nor RUSAGE_CHILDREN sees them; the forkserver's reaped-children time does.
+    """
+    if not os.path.isdir("/proc/self"):
+        return None
+    stats = {int(p): _proc_stat(int(p)) for p in os.listdir("/proc") if p.isdigit()}
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        if stat is not None:
+            children.setdefault(stat[0], []).append(pid)
+    total, todo = 0.0, [c for c in children.get(root, []) if c != exclude]
+    while todo:
+        pid = todo.pop()
+        stat = stats[pid]
+        if stat is not None:
+            total += stat[1] + stat[2]
+        todo.extend(c for c in children.get(pid, []) if c != exclude)
+    return total
+
+
+def _cpu_now(server: int) -> tuple[float, float | None, float]:
+    """Return (this process's CPU, its other processes' CPU, feed server CPU) so far."""
+    others = descendant_cpu(os.getpid(), server)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served = _proc_stat(server)
+    if others is not None:
+        others += reaped.ru_utime + reaped.ru_stime
+    return time.process_time(), others, served[1] if served else 0.0
+
+
+def run_pass(ctx: Any, force: bool, server: int) -> tuple[float, Any]:
+    """Run the collect stage once; return (seconds, report) and print the CPU it took."""
     from aggregator.pipeline.collect import run_collect
 
-    started, cpu = time.perf_counter(), time.process_time()
+    load = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), _cpu_now(server)
     report = run_collect(ctx, force=force)
     elapsed = time.perf_counter() - started
+    end = _cpu_now(server)
+    own = end[0] - cpu[0]
+    # CPU time does not grow when other work on a shared machine slows the wall clock.
+    workers = f"{end[1] - cpu[1]:.1f}" if end[1] is not None and cpu[1] is not None else "n/a"
+    total = f"{own + end[1] - cpu[1]:.1f}" if workers != "n/a" else "n/a"
     print(
-        f"  (collector process CPU {time.process_time() - cpu:.1f} s of {elapsed:.1f} s wall; "
-        f"parsing runs in worker processes)"
+        f"  CPU: collector process {own:.1f} s + parse workers {workers} s = {total} s "
+        f"in {elapsed:.1f} s wall; feed server {end[2] - cpu[2]:.1f} s; load before {load:.2f}"
     )
     return elapsed, report
 
@@ -187,8 +245,8 @@ def main() -> int:
     port, mean_size = receive.recv()
     ctx = open_context(bench_settings(args, port))
     try:
-        first, report1 = run_pass(ctx, force=False)
-        second, report2 = run_pass(ctx, force=True)
+        first, report1 = run_pass(ctx, force=False, server=server.pid)
+        second, report2 = run_pass(ctx, force=True, server=server.pid)
     finally:
         ctx.engine.dispose()
         server.kill()
