@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aggregator.collect.rss import (
@@ -22,7 +22,7 @@ from aggregator.collect.rss import (
     parse_feed,
 )
 
-# The items columns an entry fills, in the order of a row tuple. published_at is naive UTC.
+# The items columns an entry fills, in the order of a row tuple.
 ROW_FIELDS = (
     "guid_hash",
     "guid",
@@ -56,8 +56,8 @@ class CompactFeed:
     bozo: bool = False
 
     def dates(self) -> list[datetime]:
-        """Return the entries' dates that were not flagged (aware UTC), in feed order."""
-        return [row[_PUBLISHED].replace(tzinfo=UTC) for row in self.rows if not row[_FLAGGED]]
+        """Return the entries' dates that were not flagged, in feed order."""
+        return [row[_PUBLISHED] for row in self.rows if not row[_FLAGGED]]
 
 
 def _text(value: str | None) -> str | None:
@@ -77,7 +77,7 @@ def entry_row(entry: Entry) -> Row:
         _text(entry.summary),
         _text(entry.content_html),
         entry.kind,
-        entry.published_at.astimezone(UTC).replace(tzinfo=None),
+        entry.published_at,
         entry.date_flagged,
         # What SQLAlchemy's JSON type writes (json.dumps; the engines set no other serializer).
         json.dumps(entry.tags),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, column, select, table, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from aggregator.collect.compact import ROW_FIELDS, Row
 from aggregator.config import Settings
 from aggregator.db import claims
+from aggregator.db.bulk import converter, untyped
 from aggregator.db.models import Item, Job, Source
 from aggregator.db.types import utcnow
 
@@ -67,23 +67,12 @@ def sync_sources(session: Session, settings: Settings) -> dict[str, Source]:
     return rows
 
 
-# The items table without column types, for rows compact.py already made database-ready:
-# typed columns would run a bind processor per value (JSON, dates), the bulk of a store's CPU.
+# Rows from compact.py are database-ready but for their dates: written through the items
+# table without column types (db/bulk.py), as typed columns cost a processor call per value.
 _ROW_COLUMNS = ("source_id", *ROW_FIELDS, "collected_at", "updated_at")
-_RAW_ITEMS = table("items", column("id"), *(column(name) for name in _ROW_COLUMNS))
-_PUBLISHED = ROW_FIELDS.index("published_at")
+_RAW_ITEMS = untyped(ITEMS)
 _EDITABLE_AT = tuple(ROW_FIELDS.index(name) for name in _EDITABLE)
 _FEED_HASH = ROW_FIELDS.index("feed_hash")
-
-
-def _sqlite_time(value: datetime) -> str:
-    """Return a naive UTC datetime as SQLAlchemy's SQLite DATETIME stores it (always with µs)."""
-    return value.isoformat(" ", "microseconds")
-
-
-def _naive(value: datetime) -> datetime:
-    """Return a naive UTC datetime unchanged (PostgreSQL drivers take datetimes as they are)."""
-    return value
 
 
 @functools.cache
@@ -103,9 +92,10 @@ def _item_statements(dialect: str) -> tuple[Any, Any]:
 
 def upsert_items(session: Session, source_id: int, rows: list[Row]) -> tuple[list[int], int]:
     """Insert new rows (compact.py) and refresh changed ones; return (new item ids, number updated)."""
-    dialect = session.get_bind().dialect.name
-    db_time = _sqlite_time if dialect == "sqlite" else _naive
-    now = db_time(utcnow().replace(tzinfo=None))
+    dialect = session.get_bind().dialect
+    # The column type's own conversion: the exact value a typed insert would send.
+    db_time = converter(ITEMS.c.published_at, dialect)
+    now = db_time(utcnow())
     # One row per identity; a repeat keeps its last copy.
     latest = {row[0]: row for row in rows}
     known: dict[str, tuple[int, str | None]] = {}
@@ -115,7 +105,7 @@ def upsert_items(session: Session, source_id: int, rows: list[Row]) -> tuple[lis
             ITEMS.c.source_id == source_id, ITEMS.c.guid_hash.in_(hashes[start : start + _CHUNK])
         )
         known.update({h: (i, f) for h, i, f in session.execute(query)})
-    add, edit = _item_statements(dialect)
+    add, edit = _item_statements(dialect.name)
     new_ids: list[int] = []
     fresh = [
         dict(zip(_ROW_COLUMNS, (source_id, *row, now, now), strict=True))
