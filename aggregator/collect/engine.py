@@ -136,8 +136,8 @@ class Collector:
         if result.not_modified:
             self.results.put(outcome)
         elif pool is not None:
-            # A worker parses and also makes the rows: the collector process has the network
-            # and the database to serve and is the one that falls behind (issue 3).
+            # A worker parses and also makes the rows (hashes, JSON): work there is spread
+            # over the cores, while this process's own CPU (network, database) comes on top.
             future = pool.submit(parse_compact, result.body, result.url, result.headers)
             future.add_done_callback(lambda f: self._finish_parse(outcome, f))
         else:

@@ -72,7 +72,7 @@ def sync_sources(session: Session, settings: Settings) -> dict[str, Source]:
 _ROW_COLUMNS = ("source_id", *ROW_FIELDS, "collected_at", "updated_at")
 _RAW_ITEMS = untyped(ITEMS)
 _EDITABLE_AT = tuple(ROW_FIELDS.index(name) for name in _EDITABLE)
-_FEED_HASH = ROW_FIELDS.index("feed_hash")
+_GUID_HASH, _FEED_HASH = ROW_FIELDS.index("guid_hash"), ROW_FIELDS.index("feed_hash")
 
 
 @functools.cache
@@ -97,7 +97,7 @@ def upsert_items(session: Session, source_id: int, rows: list[Row]) -> tuple[lis
     db_time = converter(ITEMS.c.published_at, dialect)
     now = db_time(utcnow())
     # One row per identity; a repeat keeps its last copy.
-    latest = {row[0]: row for row in rows}
+    latest = {row[_GUID_HASH]: row for row in rows}
     known: dict[str, tuple[int, str | None]] = {}
     hashes = list(latest)
     for start in range(0, len(hashes), _CHUNK):
