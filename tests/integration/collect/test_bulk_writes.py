@@ -116,3 +116,20 @@ def test_enqueue_stores_what_a_typed_insert_stores(
     with any_ctx.session() as session:
         job = session.scalars(select(Job).where(Job.subject_id == 2)).one()
     assert job.created_at == STAMP
+
+
+def test_enqueue_with_reset_makes_a_failed_job_pending_again(
+    any_ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with any_ctx.session() as session:
+        claims.enqueue(session, "summarize", [5])
+        job = session.scalars(select(Job).where(Job.subject_id == 5)).one()
+        job.status, job.attempts, job.last_error, job.claimed_by = "failed", 3, "boom", "w:1:x"
+    later = STAMP.replace(day=6)
+    monkeypatch.setattr(claims, "utcnow", lambda: later)
+    with any_ctx.session() as session:
+        assert claims.enqueue(session, "summarize", [5], reset=True) == 1
+    with any_ctx.session() as session:
+        job = session.scalars(select(Job).where(Job.subject_id == 5)).one()
+    assert (job.status, job.attempts, job.last_error, job.claimed_by) == ("pending", 0, None, None)
+    assert job.next_attempt_at == later
