@@ -1,9 +1,9 @@
 """A parsed feed as plain tuples ready to store: built where the feed is parsed.
 
-The parse pool's workers turn entries into rows (identity and edit hashes, JSON text, NUL
-characters removed) so that the collector process, which also fetches and writes the
-database for both cores' worth of parsing, only hands rows to the database. Tuples also
-cross the process boundary faster than dataclasses.
+The parse pool's workers turn entries into rows (edit hash, JSON text, NUL characters
+removed): that work is spread over the cores, and the collector process, whose own CPU
+(fetching, writing the database) competes with the workers for the same cores, only hands
+rows to the database. Tuples also cross the process boundary faster than dataclasses.
 """
 
 from __future__ import annotations
