@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ STAGES = ("extract", "dedupe", "summarize")
 PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
 _JOBS = Job.__table__
 _UNTYPED_JOBS = untyped(_JOBS)
+CHUNK = 500  # ids per IN (...) list: well below SQLite's bound-parameter limit
 
 
 def enqueue(
@@ -114,6 +115,17 @@ def reap_dead_local_claims(session: Session, host: str | None = None) -> int:
     return result.rowcount or 0
 
 
+def _ready(stage: str, now: datetime) -> ColumnElement[bool]:
+    """Return the condition for a job of a stage that may be claimed now."""
+    return and_(
+        Job.stage == stage,
+        or_(
+            and_(Job.status == PENDING, Job.next_attempt_at <= now),
+            and_(Job.status == RUNNING, Job.lease_until < now),
+        ),
+    )
+
+
 def claim(
     session: Session,
     stage: str,
@@ -131,16 +143,9 @@ def claim(
     """
     now = now or utcnow()
     reap_dead_local_claims(session)
-    ready = and_(
-        Job.stage == stage,
-        or_(
-            and_(Job.status == PENDING, Job.next_attempt_at <= now),
-            and_(Job.status == RUNNING, Job.lease_until < now),
-        ),
-    )
     query = (
         select(Job)
-        .where(ready)
+        .where(_ready(stage, now))
         .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
         .limit(limit)
     )
@@ -154,6 +159,62 @@ def claim(
         job.attempts += 1
     session.flush()
     return jobs
+
+
+def claim_ids(
+    session: Session,
+    stage: str,
+    worker: str,
+    limit: int,
+    lease: timedelta,
+    now: datetime | None = None,
+) -> list[tuple[int, int]]:
+    """Claim like `claim` without loading Job objects; return (job id, subject id) pairs.
+
+    For stages that claim thousands of jobs at once: one UPDATE per 500 jobs instead of
+    one ORM object and one UPDATE per job. Finish the jobs with `complete_many`.
+    """
+    now = now or utcnow()
+    reap_dead_local_claims(session)
+    query = (
+        select(Job.id)
+        .where(_ready(stage, now))
+        .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    subject_of: dict[int, int] = {}
+    for start in range(0, len(ids), CHUNK):
+        # Readiness is checked again: on SQLite another worker may have claimed (and
+        # finished) some of these jobs between our read and our write.
+        result = session.execute(
+            update(Job)
+            .where(Job.id.in_(ids[start : start + CHUNK]), _ready(stage, now))
+            .values(
+                status=RUNNING,
+                claimed_by=worker,
+                lease_until=now + lease,
+                attempts=Job.attempts + 1,
+            )
+            .returning(Job.id, Job.subject_id)
+            .execution_options(synchronize_session=False)
+        )
+        subject_of.update((job_id, subject_id) for job_id, subject_id in result)
+    return [(job_id, subject_of[job_id]) for job_id in ids if job_id in subject_of]
+
+
+def complete_many(session: Session, job_ids: Iterable[int], status: str = DONE) -> None:
+    """Mark claimed jobs (by id) done or skipped and drop their leases, in bulk."""
+    ids = list(job_ids)
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(ids[start : start + CHUNK]))
+            .values(status=status, claimed_by=None, lease_until=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def complete(session: Session, job: Job, status: str = DONE) -> None:
