@@ -15,6 +15,7 @@ import unicodedata
 import zlib
 from bisect import bisect_left
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,10 +137,12 @@ def _signature_pair(pair: tuple[str, str]) -> Signature:
     return signature(*pair)
 
 
-def signatures(docs: list[tuple[str, str]], workers: int = 1) -> list[Signature]:
-    """Return the signatures of (title, text) pairs, on several processes for big batches."""
+def signatures(docs: list[tuple[str, str]], workers: int = 1) -> Iterator[Signature]:
+    """Return the signatures of (title, text) pairs in order as they are ready (on several
+    processes for big batches, so the caller can use the first while later ones are made)."""
     if workers < 2 or len(docs) < PARALLEL_MIN_DOCS:
-        return [signature(title, text) for title, text in docs]
+        yield from (signature(title, text) for title, text in docs)
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -147,7 +150,7 @@ def signatures(docs: list[tuple[str, str]], workers: int = 1) -> list[Signature]
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["aggregator.dedupe"])
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(_signature_pair, docs, chunksize=256))
+        yield from pool.map(_signature_pair, docs, chunksize=256)
 
 
 def jaccard(a: Signature, b: Signature) -> float:
