@@ -2,22 +2,24 @@
 
 One writer at a time: on PostgreSQL a transaction-level advisory lock serialises runs, so two
 workers never create two stories for the same news; SQLite serialises writers by itself.
+A run holds stories as plain data and reads and writes them in bulk (`dedupe_store`): a
+backlog of 20,000 items is one run, and ORM objects per item would cost more than matching.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from aggregator.context import Context
 from aggregator.db import claims
-from aggregator.db.models import Article, Item, Job, Source, Story, StoryRelation
 from aggregator.dedupe import (
     MEMBERS_KEPT,
     RELATED_DAYS,
@@ -33,6 +35,8 @@ from aggregator.dedupe import (
 )
 from aggregator.extraction.text import html_to_text
 from aggregator.log import event
+from aggregator.pipeline import dedupe_store as store
+from aggregator.pipeline.dedupe_store import ItemRow
 from aggregator.pipeline.report import StageReport
 
 log = logging.getLogger("aggregator.pipeline.dedupe")
@@ -41,16 +45,30 @@ DEFAULT_LIMIT = 2000
 # Exact-hash matching needs real text: short teasers ("Read more") hash alike across items.
 MIN_HASH_WORDS = 20
 ADVISORY_LOCK = 0x61676764  # "aggd": one story writer at a time across workers
+INSERT_BATCH = 1000  # new stories per INSERT: their signature JSON is built per batch
 
 
-@dataclass
-class _Loaded:
-    """A story as this run knows it: the row, its sources, its primary item's rank."""
+@dataclass(slots=True, eq=False)  # eq=False: stories compare by identity
+class _Story:
+    """A story as this run knows it, with what this run added to it."""
 
-    story: Story
+    id: int | None  # None until a new story is inserted
+    title: str
+    published_at: datetime
+    week: str
+    item_count: int
+    primary_item_id: int | None
+    stored_members: int  # member signatures already in the stored signature JSON
     sources: set[int] = field(default_factory=set)
-    primary_rank: tuple | None = None
-    new: bool = False
+    topics: set[str] = field(default_factory=set)
+    members: list[Signature] = field(default_factory=list)  # wordings to store
+    # New items that ranked better than every earlier new item, in order: which of them
+    # becomes primary depends on the stored primary's rank, read once at the end.
+    contenders: list[tuple[tuple, int, str]] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)  # items placed here by this run
+    uid: str = ""  # new stories only, like slug and founder
+    slug: str = ""
+    founder: str = ""  # "source id:guid hash" of the first item, which the uid derives from
 
 
 @dataclass
@@ -58,202 +76,237 @@ class _Run:
     ctx: Context
     session: Session
     index: StoryIndex
-    stories: dict[int, _Loaded] = field(default_factory=dict)
-    next_temp: int = -1
+    stories: dict[int, _Story] = field(default_factory=dict)  # index key -> story
+    next_temp: int = -1  # index keys of new stories are negative until they get ids
     relations: list[tuple[int, int, float]] = field(default_factory=list)
+    sources: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
 
-def _header(story: Story) -> dict[str, Any]:
-    sig = story.signature or []
+def _header(signature: list[Any] | None) -> dict[str, Any]:
+    sig = signature or []
     return sig[0] if sig and isinstance(sig[0], dict) and "v" in sig[0] else {"v": 1}
 
 
-def _members(story: Story) -> list[Signature]:
-    return [Signature.from_json(m) for m in (story.signature or [])[1:] if isinstance(m, dict)]
+def _members(signature: list[Any] | None) -> list[Signature]:
+    return [Signature.from_json(m) for m in (signature or [])[1:] if isinstance(m, dict)]
+
+
+def _source(run: _Run, name: str) -> tuple[int, frozenset[str]]:
+    """Return a source's configured priority and topics (0 and none when unconfigured)."""
+    known = run.sources.get(name)
+    if known is None:
+        configured = run.ctx.settings.source(name)
+        known = run.sources[name] = (
+            (configured.priority, frozenset(configured.topics)) if configured else (0, frozenset())
+        )
+    return known
 
 
 def _load_index(run: _Run, since: datetime) -> None:
     """Fill the index with stories published since `since`: signatures, URLs, hashes, sources."""
-    query = select(Story).where(Story.published_at >= since).order_by(Story.published_at)
-    for story in run.session.scalars(query):
-        run.stories[story.id] = _Loaded(story)
-        topics = frozenset(_header(story).get("topics", []))
-        doc = Doc(0, story.title, "", story.published_at, topics=topics)
-        for sig in _members(story) or [None]:
-            run.index.add(story.id, doc, sig)
-    rows = run.session.execute(
-        select(
-            Item.story_id,
-            Item.source_id,
-            Item.canonical_url,
-            Item.published_at,
-            Article.content_hash,
-            Article.word_count,
+    for row in store.stories_since(run.session, since):
+        run.stories[row.id] = _Story(
+            row.id,
+            row.title,
+            row.published_at,
+            row.week,
+            row.item_count,
+            row.primary_item_id,
+            max(0, len(row.signature or []) - 1),
         )
-        .join(Story, Story.id == Item.story_id)
-        .outerjoin(Article, Article.item_id == Item.id)
-        .where(Story.published_at >= since)
-    )
-    for story_id, source_id, url, published_at, chash, words in rows:
+        topics = frozenset(_header(row.signature).get("topics", []))
+        doc = Doc(0, row.title, "", row.published_at, topics=topics)
+        for sig in _members(row.signature) or [None]:
+            run.index.add(row.id, doc, sig)
+    for story_id, source_id, url, published_at, chash, words in store.story_items_since(
+        run.session, since
+    ):
         run.stories[story_id].sources.add(source_id)
         usable_hash = chash if (words or 0) >= MIN_HASH_WORDS else None
         # Each item widens the story's time span and adds its URL and hash to the lookups.
         run.index.add(story_id, Doc(0, "", "", published_at, url, usable_hash), None)
 
 
-def _doc_for(
-    ctx: Context, item: Item, article: Article | None, source: Source
-) -> tuple[Doc, tuple]:
-    configured = ctx.settings.source(source.name)
-    priority = configured.priority if configured else 0
-    topics = frozenset(configured.topics) if configured else frozenset()
-    body = (
-        article.text
-        if article and article.text
-        else html_to_text(item.content_html or item.summary)
-    )
-    usable_hash = article.content_hash if article and article.word_count >= MIN_HASH_WORDS else None
-    title = item.title or (article.title if article else "") or ""
-    doc = Doc(item.id, title, body, item.published_at, item.canonical_url, usable_hash, topics)
-    return doc, rank(priority, item.engagement, item.published_at, item.id)
+def _doc_for(run: _Run, row: ItemRow) -> tuple[Doc, str, tuple]:
+    """Return the item as a Doc (without text), its text, and its rank as a primary item."""
+    priority, topics = _source(run, row.source)
+    body = row.text or html_to_text(row.content_html or row.summary)
+    usable_hash = row.content_hash if (row.word_count or 0) >= MIN_HASH_WORDS else None
+    title = row.title or row.article_title or ""
+    doc = Doc(row.id, title, "", row.published_at, row.canonical_url, usable_hash, topics)
+    return doc, body, rank(priority, row.engagement, row.published_at, row.id)
 
 
-def _new_story(run: _Run, item: Item, doc: Doc, sig: Signature, item_rank: tuple) -> None:
+def _contend(story: _Story, item_id: int, title: str, item_rank: tuple) -> None:
+    if not story.contenders or item_rank < story.contenders[-1][0]:
+        story.contenders.append((item_rank, item_id, title))
+
+
+def _new_story(run: _Run, row: ItemRow, doc: Doc, sig: Signature, item_rank: tuple) -> None:
     """Create a story for an item that matches none; relate it to similar earlier stories."""
     key = run.next_temp
     run.next_temp -= 1
-    uid = story_uid(f"{item.source_id}:{item.guid_hash}")
-    header = {"v": 1, "topics": sorted(doc.topics)}
-    story = Story(
-        uid=uid,
-        slug=slugify(doc.title),
-        title=doc.title,
-        published_at=doc.published_at,
-        week=iso_week(doc.published_at),
-        item_count=1,
-        source_count=1,
-        primary_item_id=item.id,
-        signature=[header, sig.to_json()],
-    )
-    run.session.add(story)
-    story.items.append(item)
-    run.stories[key] = _Loaded(story, {item.source_id}, item_rank, new=True)
+    story = _Story(None, doc.title, doc.published_at, iso_week(doc.published_at), 1, row.id, 0)
+    story.sources.add(row.source_id)
+    story.topics |= doc.topics
+    story.members.append(sig)
+    story.items.append(row.id)
+    story.founder = f"{row.source_id}:{row.guid_hash}"
+    story.uid = story_uid(story.founder)
+    story.slug = slugify(doc.title)
+    _contend(story, row.id, doc.title, item_rank)
+    run.stories[key] = story
     run.relations += [(key, other, score) for other, score in run.index.related(doc, sig)]
     run.index.add(key, doc, sig)
 
 
-def _join(run: _Run, match: Match, item: Item, doc: Doc, sig: Signature, item_rank: tuple) -> None:
-    """Add an item to a matched story: counts, earliest date, primary item, member signatures."""
-    loaded = run.stories[match.story]
-    story = loaded.story
-    if loaded.new:
-        story.items.append(item)
-    else:
-        item.story_id = story.id
+def _join(run: _Run, match: Match, row: ItemRow, doc: Doc, sig: Signature, rank_: tuple) -> None:
+    """Add an item to a matched story: counts, earliest date, primary contender, wordings."""
+    story = run.stories[match.story]
+    story.items.append(row.id)
     story.item_count += 1
-    loaded.sources.add(item.source_id)
-    story.source_count = len(loaded.sources)
+    story.sources.add(row.source_id)
     if doc.published_at < story.published_at:
         story.published_at = doc.published_at
         story.week = iso_week(doc.published_at)
-    if loaded.primary_rank is None and story.primary_item_id is not None:
-        loaded.primary_rank = _rank_of(run, story.primary_item_id)
-    if loaded.primary_rank is None or item_rank < loaded.primary_rank:
-        loaded.primary_rank = item_rank
-        story.primary_item_id = item.id
-        story.title = doc.title or story.title  # the slug and uid stay: permalinks are stable
-    header = dict(_header(story))
-    header["topics"] = sorted(set(header.get("topics", [])) | doc.topics)
-    members = list(story.signature or [])[1:]
-    if match.kind == "same-event" and len(members) < MEMBERS_KEPT:
-        members.append(sig.to_json())  # a new wording of the story: later items may match it
-    story.signature = [header, *members]
+    _contend(story, row.id, doc.title, rank_)
+    story.topics |= doc.topics
+    kept = story.stored_members + len(story.members)
+    if match.kind == "same-event" and kept < MEMBERS_KEPT:
+        story.members.append(sig)  # a new wording of the story: later items may match it
     run.index.add(match.story, doc, sig if match.kind == "same-event" else None)
 
 
-def _rank_of(run: _Run, item_id: int) -> tuple | None:
-    row = run.session.execute(
-        select(Item, Source).join(Source, Source.id == Item.source_id).where(Item.id == item_id)
-    ).first()
-    if row is None:
-        return None
-    item, source = row
-    configured = run.ctx.settings.source(source.name)
-    return rank(
-        configured.priority if configured else 0, item.engagement, item.published_at, item.id
+def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> list[int]:
+    """Place the claimed items in stories; return the ids of jobs with nothing to place."""
+    rows = {row.id: row for row in store.load_items(run.session, [s for _, s in jobs])}
+    report.processed += len(jobs)
+    skipped = [j for j, s in jobs if s not in rows or rows[s].story_id is not None]
+    # Earliest first, so the first report of an event founds its story.
+    ready = sorted(
+        (row for row in rows.values() if row.story_id is None), key=lambda r: (r.published_at, r.id)
     )
+    if ready:
+        settings = run.ctx.settings.dedupe
+        _load_index(
+            run, ready[0].published_at - timedelta(days=RELATED_DAYS + settings.window_days)
+        )
+    docs = [_doc_for(run, row) for row in ready]
+    texts = [(doc.title, body) for doc, body, _ in docs]
+    workers = min(2, os.cpu_count() or 1)
+    # Signatures stream in from the workers: matching runs while later items are hashed.
+    with closing(signatures(texts, workers)) as sigs:
+        for row, (doc, _, item_rank), sig in zip(ready, docs, sigs, strict=True):
+            match = run.index.match(doc, sig)
+            if match is None:
+                _new_story(run, row, doc, sig, item_rank)
+            else:
+                _join(run, match, row, doc, sig, item_rank)
+                kinds = report.details.setdefault("matched", {})
+                kinds[match.kind] = kinds.get(match.kind, 0) + 1
+    report.succeeded += len(ready)
+    return skipped
 
 
-def _unique_uids(run: _Run, new: list[_Loaded]) -> None:
+def _resolve_primaries(run: _Run, touched: list[_Story]) -> None:
+    """Choose each touched story's primary item: the stored one unless a new item ranks better."""
+    stored = [s.primary_item_id for s in touched if s.id is not None and s.primary_item_id]
+    ranks: dict[int, tuple] = {}
+    for item_id, source, engagement, published_at in store.primary_items(run.session, stored):
+        ranks[item_id] = rank(_source(run, source)[0], engagement, published_at, item_id)
+    for story in touched:
+        # A new story's founder is its first contender; a stored primary that was deleted
+        # (or never set) loses to any new item.
+        best = ranks.get(story.primary_item_id or 0) if story.id is not None else None
+        for item_rank, item_id, title in story.contenders:
+            if best is None or item_rank < best:
+                best = item_rank
+                story.primary_item_id = item_id
+                story.title = title or story.title  # the slug and uid stay: permalinks are stable
+
+
+def _unique_uids(run: _Run, new: list[_Story]) -> None:
     """Re-derive the uid of any new story whose uid is taken (48 bits: rare, but not never)."""
     for attempt in range(1, 20):
-        wanted = {loaded.story.uid: loaded for loaded in new}
-        taken: set[str] = set()
-        uids = list(wanted)
-        for start in range(0, len(uids), 500):
-            chunk = uids[start : start + 500]
-            taken |= set(run.session.scalars(select(Story.uid).where(Story.uid.in_(chunk))))
-        clashes = [wanted[uid] for uid in taken] + [
-            loaded for loaded in new if wanted[loaded.story.uid] is not loaded
-        ]
+        wanted = {story.uid: story for story in new}
+        taken = store.taken_uids(run.session, list(wanted))
+        clashes = [wanted[uid] for uid in taken] + [s for s in new if wanted[s.uid] is not s]
         if not clashes:
             return
-        for loaded in clashes:
-            item = min(loaded.story.items, key=lambda i: i.published_at)
-            loaded.story.uid = story_uid(f"{item.source_id}:{item.guid_hash}", attempt)
+        for story in clashes:
+            story.uid = story_uid(story.founder, attempt)
+
+
+def _signature_json(stored: list[Any], story: _Story) -> list[Any]:
+    """Return a story's signature JSON: header with its topics, stored and new wordings."""
+    header = dict(_header(stored))
+    header["topics"] = sorted(set(header.get("topics", [])) | story.topics)
+    return [header, *stored[1:], *(sig.to_json() for sig in story.members)]
+
+
+def _insert_new(run: _Run, new: list[_Story]) -> None:
+    """Insert new stories in batches and give each its id."""
+    for start in range(0, len(new), INSERT_BATCH):
+        batch = new[start : start + INSERT_BATCH]
+        rows = [
+            {
+                "uid": s.uid,
+                "slug": s.slug,
+                "title": s.title,
+                "published_at": s.published_at,
+                "week": s.week,
+                "item_count": s.item_count,
+                "source_count": len(s.sources),
+                "primary_item_id": s.primary_item_id,
+                "signature": _signature_json([], s),
+            }
+            for s in batch
+        ]
+        for story, story_id in zip(batch, store.insert_stories(run.session, rows), strict=True):
+            story.id = story_id
+
+
+def _update_joined(run: _Run, joined: list[_Story]) -> None:
+    """Rewrite the stored stories that items joined: counts, date, primary, signature."""
+    ids = [s.id for s in joined if s.id is not None]
+    stored = store.signatures_of(run.session, ids)
+    rows = [
+        {
+            "id": s.id,
+            "title": s.title,
+            "published_at": s.published_at,
+            "week": s.week,
+            "item_count": s.item_count,
+            "source_count": len(s.sources),
+            "primary_item_id": s.primary_item_id,
+            "signature": _signature_json(stored[s.id], s),
+        }
+        for s in joined
+        if s.id is not None
+    ]
+    store.update_stories(run.session, rows)
 
 
 def _finish(run: _Run, report: StageReport) -> None:
-    """Flush new stories, link primaries and relations, queue new stories for summarizing."""
-    new = [loaded for loaded in run.stories.values() if loaded.new]
-    with run.session.no_autoflush:
-        _unique_uids(run, new)
-    run.session.flush()
-    ids = {key: loaded.story.id for key, loaded in run.stories.items()}
+    """Store new and joined stories, item links and relations; queue new stories."""
+    touched = [s for s in run.stories.values() if s.items]
+    new = [s for s in touched if s.id is None]
+    _resolve_primaries(run, touched)
+    _update_joined(run, [s for s in touched if s.id is not None])
+    _unique_uids(run, new)
+    _insert_new(run, new)
+    store.set_item_stories(
+        run.session, ((item_id, s.id) for s in touched if s.id for item_id in s.items)
+    )
     pairs: dict[tuple[int, int], float] = {}
     for key, other, score in run.relations:
-        if ids.get(key) and ids.get(other) and ids[key] != ids[other]:
-            pairs[(ids[key], ids[other])] = score
+        a, b = run.stories[key].id, run.stories[other].id
+        if a and b and a != b:
+            pairs[(a, b)] = score
     # Only new stories get relations, so none of these rows can exist yet.
-    run.session.add_all(
-        StoryRelation(story_id=a, related_story_id=b, score=score)
-        for (a, b), score in pairs.items()
-    )
-    claims.enqueue(run.session, "summarize", [loaded.story.id for loaded in new])
+    store.insert_relations(run.session, pairs)
+    claims.enqueue(run.session, "summarize", [s.id for s in new if s.id])
     report.details["stories_created"] = len(new)
-
-
-def _assign_all(run: _Run, jobs: list[Job], report: StageReport) -> None:
-    rows = run.session.execute(
-        select(Item, Article, Source)
-        .join(Source, Source.id == Item.source_id)
-        .outerjoin(Article, Article.item_id == Item.id)
-        .where(Item.id.in_([j.subject_id for j in jobs]))
-    ).all()
-    by_id = {row[0].id: row for row in rows}
-    ready = []
-    for job in jobs:
-        report.processed += 1
-        row = by_id.get(job.subject_id)
-        if row is None or row[0].story_id is not None:  # deleted, or placed by an earlier run
-            claims.complete(run.session, job, claims.SKIPPED)
-            report.skipped += 1
-        else:
-            ready.append((job, *row))
-    # Earliest first, so the first report of an event founds its story.
-    ready.sort(key=lambda r: (r[1].published_at, r[1].id))
-    docs = [_doc_for(run.ctx, item, article, source) for _, item, article, source in ready]
-    sigs = signatures([(doc.title, doc.text) for doc, _ in docs], min(2, os.cpu_count() or 1))
-    for (job, item, _, _), (doc, item_rank), sig in zip(ready, docs, sigs, strict=True):
-        match = run.index.match(doc, sig)
-        if match is None:
-            _new_story(run, item, doc, sig, item_rank)
-        else:
-            _join(run, match, item, doc, sig, item_rank)
-            kinds = report.details.setdefault("matched", {})
-            kinds[match.kind] = kinds.get(match.kind, 0) + 1
-        claims.complete(run.session, job)
-        report.succeeded += 1
 
 
 def run_dedupe(ctx: Context, limit: int | None = None) -> StageReport:
@@ -264,7 +317,7 @@ def run_dedupe(ctx: Context, limit: int | None = None) -> StageReport:
         if ctx.dialect == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
         lease = timedelta(seconds=ctx.settings.schedule.lease)
-        jobs = claims.claim(session, STAGE, ctx.worker_id, limit or DEFAULT_LIMIT, lease)
+        jobs = claims.claim_ids(session, STAGE, ctx.worker_id, limit or DEFAULT_LIMIT, lease)
         if not jobs:
             return report
         index = StoryIndex(
@@ -275,18 +328,13 @@ def run_dedupe(ctx: Context, limit: int | None = None) -> StageReport:
             max_related=settings.max_related,
         )
         run = _Run(ctx, session, index)
-        earliest = session.scalar(
-            select(Item.published_at)
-            .where(Item.id.in_([j.subject_id for j in jobs]))
-            .order_by(Item.published_at)
-            .limit(1)
-        )
-        if earliest is not None:
-            _load_index(run, earliest - timedelta(days=RELATED_DAYS + settings.window_days))
-        with ctx.progress("dedupe", len(jobs)) as task, session.no_autoflush:
-            _assign_all(run, jobs, report)
+        with ctx.progress("dedupe", len(jobs)) as task:
+            skipped = _assign_all(run, jobs, report)
             task.advance(len(jobs))
         _finish(run, report)
+        report.skipped += len(skipped)
+        claims.complete_many(session, skipped, claims.SKIPPED)
+        claims.complete_many(session, sorted({j for j, _ in jobs} - set(skipped)))
     event(
         log,
         "stories assigned",
