@@ -18,9 +18,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from heapq import nlargest
 from typing import Any
 
 import numpy as np
+
+# Story identity helpers live in aggregator.story_ids; callers may import them from here.
+from aggregator.story_ids import iso_week as iso_week
+from aggregator.story_ids import rank as rank
+from aggregator.story_ids import slugify as slugify
+from aggregator.story_ids import story_uid as story_uid
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard share a bucket with high probability
@@ -155,7 +162,19 @@ def signatures(docs: list[tuple[str, str]], workers: int = 1) -> Iterator[Signat
 
 def jaccard(a: Signature, b: Signature) -> float:
     """Return the estimated Jaccard similarity of two documents' shingle sets."""
-    return float(np.mean(a.minhash == b.minhash))
+    same = a.minhash == b.minhash
+    return np.count_nonzero(same) / same.size  # exact, like the mean of the booleans
+
+
+def _band_keys(sig: Signature) -> list[tuple[int, bytes]]:
+    """Return the LSH bucket keys of a signature: (band, that band's bytes)."""
+    raw = sig.minhash.tobytes()
+    width = len(raw) // BANDS
+    return [(band, raw[band * width : (band + 1) * width]) for band in range(BANDS)]
+
+
+def _count(pair: tuple[int, int]) -> int:
+    return pair[1]
 
 
 @dataclass
@@ -226,12 +245,14 @@ class StoryIndex:
 
     def _weighted(self, sig: Signature) -> tuple[dict[str, float], float]:
         """Return the signature's IDF-weighted keyword vector and its norm (cached)."""
-        self.idf("")  # refreshes the table (and generation) when due
+        idf = self.idf
+        idf("")  # refreshes the table (and generation) when due
         # Once the index is large, a vector keeps the weights it was first given: IDF then
         # moves little, and re-weighting every candidate would dominate the run time.
         stale = sig.weighted is not None and sig.weighted[0] != self._generation
         if sig.weighted is None or (stale and self._idf_size < 500):
-            vector = {t: w * self.idf(t) for t, w in sig.keywords.items()}
+            known = self._idf  # a known term's weight without a call (the hot path)
+            vector = {t: w * (known.get(t) or idf(t)) for t, w in sig.keywords.items()}
             norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
             sig.weighted = (self._generation, vector, norm)
         return sig.weighted[1], sig.weighted[2]
@@ -241,7 +262,7 @@ class StoryIndex:
         (va, na), (vb, nb) = self._weighted(a), self._weighted(b)
         if len(va) > len(vb):
             va, vb = vb, va
-        dot = sum(w * vb[t] for t, w in va.items() if t in vb)
+        dot = sum([w * vb[t] for t, w in va.items() if t in vb])
         return dot / (na * nb)
 
     def add(self, story: int, doc: Doc, sig: Signature | None) -> None:
@@ -264,8 +285,8 @@ class StoryIndex:
         self._entries.append((story, sig))
         self._entry_times.append(when.timestamp())
         self.stories[story].members.append(entry_id)
-        for band, chunk in enumerate(sig.minhash.reshape(BANDS, -1)):
-            self._buckets[(band, chunk.tobytes())].append(entry_id)
+        for key in _band_keys(sig):
+            self._buckets[key].append(entry_id)
         for term in sig.keywords:
             self._postings[term].append(entry_id)
 
@@ -281,8 +302,8 @@ class StoryIndex:
         """Return entry ids sharing an LSH bucket, or sharing two of the query's rarest
         keywords among entries indexed for documents published after `since` (epoch)."""
         found: set[int] = set()
-        for band, chunk in enumerate(sig.minhash.reshape(BANDS, -1)):
-            found.update(self._buckets.get((band, chunk.tobytes()), ()))
+        for key in _band_keys(sig):
+            found.update(self._buckets.get(key, ()))
         vector, _ = self._weighted(sig)
         ranked = sorted(vector, key=vector.__getitem__, reverse=True)
         # Entries are added in (roughly) time order, so one bisection finds the window's start
@@ -296,8 +317,9 @@ class StoryIndex:
                 start = bisect_left(posting, first)
                 if len(posting) - start <= common:
                     counts.update(posting[start:])
-        shared = [i for i, n in counts.most_common(MAX_CANDIDATES * 2) if n >= 2]
-        found.update(shared[:MAX_CANDIDATES])
+        # The MAX_CANDIDATES most shared (ties: first counted first), as most_common would.
+        shared = nlargest(MAX_CANDIDATES, [p for p in counts.items() if p[1] >= 2], key=_count)
+        found.update(i for i, _ in shared)
         return found
 
     def match(self, doc: Doc, sig: Signature | None) -> Match | None:
@@ -349,33 +371,3 @@ class StoryIndex:
             scores[story] = max(scores.get(story, 0.0), score)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return [(story, round(score, 4)) for story, score in ranked[: self.max_related]]
-
-
-def rank(
-    priority: int, engagement: dict[str, Any] | None, published_at: datetime, item_id: int
-) -> tuple:
-    """Return a sort key for choosing a story's primary item: lowest wins."""
-    engagement = engagement or {}
-    heat = float(engagement.get("score") or 0) + float(engagement.get("comments") or 0)
-    return (-priority, -heat, published_at, item_id)
-
-
-def story_uid(identity: str, attempt: int = 0) -> str:
-    """Return a stable 12-hex public id for a story from its first item's identity."""
-    salt = f"#{attempt}" if attempt else ""
-    return hashlib.sha256(f"story:{identity}{salt}".encode()).hexdigest()[:12]
-
-
-def slugify(title: str, max_length: int = 80) -> str:
-    """Return a URL slug (ASCII letters, digits, hyphens) for a title; 'story' when empty."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    if len(slug) > max_length:
-        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
-    return slug or "story"
-
-
-def iso_week(when: datetime) -> str:
-    """Return the ISO week of a datetime as YYYY-Www."""
-    year, week, _ = when.isocalendar()
-    return f"{year}-W{week:02d}"

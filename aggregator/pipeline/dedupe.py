@@ -13,7 +13,6 @@ import os
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -27,17 +26,14 @@ from aggregator.dedupe import (
     Match,
     Signature,
     StoryIndex,
-    iso_week,
-    rank,
     signatures,
-    slugify,
-    story_uid,
 )
 from aggregator.extraction.text import html_to_text
 from aggregator.log import event
 from aggregator.pipeline import dedupe_store as store
-from aggregator.pipeline.dedupe_store import ItemRow
+from aggregator.pipeline.dedupe_store import ItemRow, StoryState
 from aggregator.pipeline.report import StageReport
+from aggregator.story_ids import iso_week, rank, slugify, story_uid
 
 log = logging.getLogger("aggregator.pipeline.dedupe")
 STAGE = "dedupe"
@@ -45,30 +41,6 @@ DEFAULT_LIMIT = 2000
 # Exact-hash matching needs real text: short teasers ("Read more") hash alike across items.
 MIN_HASH_WORDS = 20
 ADVISORY_LOCK = 0x61676764  # "aggd": one story writer at a time across workers
-INSERT_BATCH = 1000  # new stories per INSERT: their signature JSON is built per batch
-
-
-@dataclass(slots=True, eq=False)  # eq=False: stories compare by identity
-class _Story:
-    """A story as this run knows it, with what this run added to it."""
-
-    id: int | None  # None until a new story is inserted
-    title: str
-    published_at: datetime
-    week: str
-    item_count: int
-    primary_item_id: int | None
-    stored_members: int  # member signatures already in the stored signature JSON
-    sources: set[int] = field(default_factory=set)
-    topics: set[str] = field(default_factory=set)
-    members: list[Signature] = field(default_factory=list)  # wordings to store
-    # New items that ranked better than every earlier new item, in order: which of them
-    # becomes primary depends on the stored primary's rank, read once at the end.
-    contenders: list[tuple[tuple, int, str]] = field(default_factory=list)
-    items: list[int] = field(default_factory=list)  # items placed here by this run
-    uid: str = ""  # new stories only, like slug and founder
-    slug: str = ""
-    founder: str = ""  # "source id:guid hash" of the first item, which the uid derives from
 
 
 @dataclass
@@ -76,19 +48,10 @@ class _Run:
     ctx: Context
     session: Session
     index: StoryIndex
-    stories: dict[int, _Story] = field(default_factory=dict)  # index key -> story
+    stories: dict[int, StoryState] = field(default_factory=dict)  # index key -> story
     next_temp: int = -1  # index keys of new stories are negative until they get ids
     relations: list[tuple[int, int, float]] = field(default_factory=list)
     sources: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
-
-
-def _header(signature: list[Any] | None) -> dict[str, Any]:
-    sig = signature or []
-    return sig[0] if sig and isinstance(sig[0], dict) and "v" in sig[0] else {"v": 1}
-
-
-def _members(signature: list[Any] | None) -> list[Signature]:
-    return [Signature.from_json(m) for m in (signature or [])[1:] if isinstance(m, dict)]
 
 
 def _source(run: _Run, name: str) -> tuple[int, frozenset[str]]:
@@ -105,7 +68,7 @@ def _source(run: _Run, name: str) -> tuple[int, frozenset[str]]:
 def _load_index(run: _Run, since: datetime) -> None:
     """Fill the index with stories published since `since`: signatures, URLs, hashes, sources."""
     for row in store.stories_since(run.session, since):
-        run.stories[row.id] = _Story(
+        run.stories[row.id] = StoryState(
             row.id,
             row.title,
             row.published_at,
@@ -114,9 +77,9 @@ def _load_index(run: _Run, since: datetime) -> None:
             row.primary_item_id,
             max(0, len(row.signature or []) - 1),
         )
-        topics = frozenset(_header(row.signature).get("topics", []))
+        topics = frozenset(store.header(row.signature).get("topics", []))
         doc = Doc(0, row.title, "", row.published_at, topics=topics)
-        for sig in _members(row.signature) or [None]:
+        for sig in store.members(row.signature) or [None]:
             run.index.add(row.id, doc, sig)
     for story_id, source_id, url, published_at, chash, words in store.story_items_since(
         run.session, since
@@ -137,7 +100,7 @@ def _doc_for(run: _Run, row: ItemRow) -> tuple[Doc, str, tuple]:
     return doc, body, rank(priority, row.engagement, row.published_at, row.id)
 
 
-def _contend(story: _Story, item_id: int, title: str, item_rank: tuple) -> None:
+def _contend(story: StoryState, item_id: int, title: str, item_rank: tuple) -> None:
     if not story.contenders or item_rank < story.contenders[-1][0]:
         story.contenders.append((item_rank, item_id, title))
 
@@ -146,7 +109,7 @@ def _new_story(run: _Run, row: ItemRow, doc: Doc, sig: Signature, item_rank: tup
     """Create a story for an item that matches none; relate it to similar earlier stories."""
     key = run.next_temp
     run.next_temp -= 1
-    story = _Story(None, doc.title, doc.published_at, iso_week(doc.published_at), 1, row.id, 0)
+    story = StoryState(None, doc.title, doc.published_at, iso_week(doc.published_at), 1, row.id, 0)
     story.sources.add(row.source_id)
     story.topics |= doc.topics
     story.members.append(sig)
@@ -208,7 +171,7 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
     return skipped
 
 
-def _resolve_primaries(run: _Run, touched: list[_Story]) -> None:
+def _resolve_primaries(run: _Run, touched: list[StoryState]) -> None:
     """Choose each touched story's primary item: the stored one unless a new item ranks better."""
     stored = [s.primary_item_id for s in touched if s.id is not None and s.primary_item_id]
     ranks: dict[int, tuple] = {}
@@ -225,7 +188,7 @@ def _resolve_primaries(run: _Run, touched: list[_Story]) -> None:
                 story.title = title or story.title  # the slug and uid stay: permalinks are stable
 
 
-def _unique_uids(run: _Run, new: list[_Story]) -> None:
+def _unique_uids(run: _Run, new: list[StoryState]) -> None:
     """Re-derive the uid of any new story whose uid is taken (48 bits: rare, but not never)."""
     for attempt in range(1, 20):
         wanted = {story.uid: story for story in new}
@@ -237,64 +200,14 @@ def _unique_uids(run: _Run, new: list[_Story]) -> None:
             story.uid = story_uid(story.founder, attempt)
 
 
-def _signature_json(stored: list[Any], story: _Story) -> list[Any]:
-    """Return a story's signature JSON: header with its topics, stored and new wordings."""
-    header = dict(_header(stored))
-    header["topics"] = sorted(set(header.get("topics", [])) | story.topics)
-    return [header, *stored[1:], *(sig.to_json() for sig in story.members)]
-
-
-def _insert_new(run: _Run, new: list[_Story]) -> None:
-    """Insert new stories in batches and give each its id."""
-    for start in range(0, len(new), INSERT_BATCH):
-        batch = new[start : start + INSERT_BATCH]
-        rows = [
-            {
-                "uid": s.uid,
-                "slug": s.slug,
-                "title": s.title,
-                "published_at": s.published_at,
-                "week": s.week,
-                "item_count": s.item_count,
-                "source_count": len(s.sources),
-                "primary_item_id": s.primary_item_id,
-                "signature": _signature_json([], s),
-            }
-            for s in batch
-        ]
-        for story, story_id in zip(batch, store.insert_stories(run.session, rows), strict=True):
-            story.id = story_id
-
-
-def _update_joined(run: _Run, joined: list[_Story]) -> None:
-    """Rewrite the stored stories that items joined: counts, date, primary, signature."""
-    ids = [s.id for s in joined if s.id is not None]
-    stored = store.signatures_of(run.session, ids)
-    rows = [
-        {
-            "id": s.id,
-            "title": s.title,
-            "published_at": s.published_at,
-            "week": s.week,
-            "item_count": s.item_count,
-            "source_count": len(s.sources),
-            "primary_item_id": s.primary_item_id,
-            "signature": _signature_json(stored[s.id], s),
-        }
-        for s in joined
-        if s.id is not None
-    ]
-    store.update_stories(run.session, rows)
-
-
 def _finish(run: _Run, report: StageReport) -> None:
     """Store new and joined stories, item links and relations; queue new stories."""
     touched = [s for s in run.stories.values() if s.items]
     new = [s for s in touched if s.id is None]
     _resolve_primaries(run, touched)
-    _update_joined(run, [s for s in touched if s.id is not None])
+    store.update_joined(run.session, [s for s in touched if s.id is not None])
     _unique_uids(run, new)
-    _insert_new(run, new)
+    store.insert_new(run.session, new)
     store.set_item_stories(
         run.session, ((item_id, s.id) for s in touched if s.id for item_id in s.items)
     )

@@ -1,4 +1,4 @@
-"""The dedupe stage's database work in bulk: plain rows in, Core statements out.
+"""The dedupe stage's stories and database work: plain rows in, bulk Core statements out.
 
 A run can place 20,000 items (a backlog after an outage); ORM objects per item and per
 story cost more than the matching itself, so this module never loads any.
@@ -7,6 +7,7 @@ story cost more than the matching itself, so this module never loads any.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.db.claims import CHUNK
 from aggregator.db.models import Article, Item, Source, Story, StoryRelation
+from aggregator.dedupe import Signature
 
 
 class ItemRow(NamedTuple):
@@ -47,6 +49,40 @@ class StoryRow(NamedTuple):
     item_count: int
     primary_item_id: int | None
     signature: list[Any] | None
+
+
+@dataclass(slots=True, eq=False)  # eq=False: stories compare by identity
+class StoryState:
+    """A story as this run knows it, with what this run added to it."""
+
+    id: int | None  # None until a new story is inserted
+    title: str
+    published_at: datetime
+    week: str
+    item_count: int
+    primary_item_id: int | None
+    stored_members: int  # member signatures already in the stored signature JSON
+    sources: set[int] = field(default_factory=set)
+    topics: set[str] = field(default_factory=set)
+    members: list[Signature] = field(default_factory=list)  # wordings to store
+    # New items that ranked better than every earlier new item, in order: which of them
+    # becomes primary depends on the stored primary's rank, read once at the end.
+    contenders: list[tuple[tuple, int, str]] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)  # items placed here by this run
+    uid: str = ""  # new stories only, like slug and founder
+    slug: str = ""
+    founder: str = ""  # "source id:guid hash" of the first item, which the uid derives from
+
+
+def header(signature: list[Any] | None) -> dict[str, Any]:
+    """Return the header of stored signature JSON (version and topics)."""
+    sig = signature or []
+    return sig[0] if sig and isinstance(sig[0], dict) and "v" in sig[0] else {"v": 1}
+
+
+def members(signature: list[Any] | None) -> list[Signature]:
+    """Return the member signatures (wordings) kept in stored signature JSON."""
+    return [Signature.from_json(m) for m in (signature or [])[1:] if isinstance(m, dict)]
 
 
 def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -135,15 +171,6 @@ def primary_items(session: Session, ids: Sequence[int]) -> list[tuple[Any, ...]]
     return out
 
 
-def signatures_of(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
-    """Return the stored signature JSON of the stories with these ids."""
-    out: dict[int, list[Any]] = {}
-    for chunk in chunks(ids):
-        query = select(Story.id, Story.signature).where(Story.id.in_(chunk))
-        out.update((story_id, sig or []) for story_id, sig in session.execute(query))
-    return out
-
-
 def taken_uids(session: Session, uids: Sequence[str]) -> set[str]:
     """Return which of these story uids exist already."""
     taken: set[str] = set()
@@ -153,25 +180,27 @@ def taken_uids(session: Session, uids: Sequence[str]) -> set[str]:
     return taken
 
 
-def insert_stories(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert stories (column name -> value); return their new ids in the order given."""
-    if not rows:
-        return []
-    table = Story.__table__
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(stmt, rows).scalars())
+def _signatures_of(session: Session, ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Return the stored signature JSON of the stories with these ids."""
+    out: dict[int, list[Any]] = {}
+    for chunk in chunks(ids):
+        query = select(Story.id, Story.signature).where(Story.id.in_(chunk))
+        out.update((story_id, sig or []) for story_id, sig in session.execute(query))
+    return out
 
 
-def set_item_stories(session: Session, placed: Iterable[tuple[int, int]]) -> None:
-    """Point items at their stories, from (item id, story id) pairs."""
-    params = [{"item": item_id, "story": story_id} for item_id, story_id in placed]
-    if params:
-        table = Item.__table__
-        stmt = update(table).where(table.c.id == bindparam("item"))
-        session.execute(stmt.values(story_id=bindparam("story")), params)
+INSERT_BATCH = 1000  # new stories per INSERT: their signature JSON is built per batch
 
 
-STORY_FIELDS = (
+def signature_json(stored: list[Any], story: StoryState) -> list[Any]:
+    """Return a story's signature JSON: header with its topics, stored and new wordings."""
+    head = dict(header(stored))
+    head["topics"] = sorted(set(head.get("topics", [])) | story.topics)
+    return [head, *stored[1:], *(sig.to_json() for sig in story.members)]
+
+
+# The story columns a run sets (uid and slug are set once, when a story is created).
+SET_COLUMNS = (
     "title",
     "published_at",
     "week",
@@ -182,18 +211,54 @@ STORY_FIELDS = (
 )
 
 
-def update_stories(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Rewrite the STORY_FIELDS of existing stories, from dicts holding them and "id"."""
-    if not rows:
-        return
+def _columns(story: StoryState, stored: list[Any]) -> dict[str, Any]:
+    """Return the SET_COLUMNS of a story, its signature built on the stored JSON."""
+    values = (
+        story.title,
+        story.published_at,
+        story.week,
+        story.item_count,
+        len(story.sources),
+        story.primary_item_id,
+        signature_json(stored, story),
+    )
+    return dict(zip(SET_COLUMNS, values, strict=True))
+
+
+def insert_new(session: Session, new: list[StoryState]) -> None:
+    """Insert new stories in batches and give each its id."""
     table = Story.__table__
-    # Bind names must differ from column names in an UPDATE's SET clause.
-    values = {name: bindparam(f"new_{name}") for name in STORY_FIELDS}
-    stmt = update(table).where(table.c.id == bindparam("story")).values(values)
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for start in range(0, len(new), INSERT_BATCH):
+        batch = new[start : start + INSERT_BATCH]
+        rows = [{"uid": s.uid, "slug": s.slug, **_columns(s, [])} for s in batch]
+        for story, story_id in zip(batch, session.execute(stmt, rows).scalars(), strict=True):
+            story.id = story_id
+
+
+def update_joined(session: Session, joined: list[StoryState]) -> None:
+    """Rewrite stored stories that items joined: counts, date, primary, title, signature."""
+    stored = _signatures_of(session, [s.id for s in joined if s.id is not None])
     params = [
-        {"story": row["id"], **{f"new_{name}": row[name] for name in STORY_FIELDS}} for row in rows
+        {"story": s.id, **{f"new_{k}": v for k, v in _columns(s, stored[s.id]).items()}}
+        for s in joined
+        if s.id is not None
     ]
-    session.execute(stmt, params)
+    if params:
+        table = Story.__table__
+        # Bind names must differ from the names of the columns an UPDATE sets.
+        values = {name: bindparam(f"new_{name}") for name in SET_COLUMNS}
+        stmt = update(table).where(table.c.id == bindparam("story")).values(values)
+        session.execute(stmt, params)
+
+
+def set_item_stories(session: Session, placed: Iterable[tuple[int, int]]) -> None:
+    """Point items at their stories, from (item id, story id) pairs."""
+    params = [{"item": item_id, "story": story_id} for item_id, story_id in placed]
+    if params:
+        table = Item.__table__
+        stmt = update(table).where(table.c.id == bindparam("item"))
+        session.execute(stmt.values(story_id=bindparam("story")), params)
 
 
 def insert_relations(session: Session, pairs: dict[tuple[int, int], float]) -> None:
