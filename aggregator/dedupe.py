@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from heapq import nlargest
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -173,10 +174,6 @@ def _band_keys(sig: Signature) -> list[tuple[int, bytes]]:
     return [(band, raw[band * width : (band + 1) * width]) for band in range(BANDS)]
 
 
-def _count(pair: tuple[int, int]) -> int:
-    return pair[1]
-
-
 @dataclass
 class Doc:
     """One item to place in a story."""
@@ -318,7 +315,8 @@ class StoryIndex:
                 if len(posting) - start <= common:
                     counts.update(posting[start:])
         # The MAX_CANDIDATES most shared (ties: first counted first), as most_common would.
-        shared = nlargest(MAX_CANDIDATES, [p for p in counts.items() if p[1] >= 2], key=_count)
+        pairs = [p for p in counts.items() if p[1] >= 2]
+        shared = nlargest(MAX_CANDIDATES, pairs, key=itemgetter(1))
         found.update(i for i, _ in shared)
         return found
 

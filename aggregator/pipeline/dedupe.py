@@ -101,6 +101,7 @@ def _doc_for(run: _Run, row: ItemRow) -> tuple[Doc, str, tuple]:
 
 
 def _contend(story: StoryState, item_id: int, title: str, item_rank: tuple) -> None:
+    """Note an item as a primary contender if it outranks every earlier new item of the story."""
     if not story.contenders or item_rank < story.contenders[-1][0]:
         story.contenders.append((item_rank, item_id, title))
 
