@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
 import re
 import unicodedata
 import zlib
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from heapq import nlargest
@@ -145,15 +147,19 @@ def _signature_pair(pair: tuple[str, str]) -> Signature:
     return signature(*pair)
 
 
-def signatures(docs: list[tuple[str, str]], workers: int = 1) -> Iterator[Signature]:
-    """Return the signatures of (title, text) pairs in order as they are ready (on several
-    processes for big batches, so the caller can use the first while later ones are made)."""
-    if workers < 2 or len(docs) < PARALLEL_MIN_DOCS:
-        yield from (signature(title, text) for title, text in docs)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def signatures(
+    docs: list[tuple[str, str]], workers: int = 1, pool: Executor | None = None
+) -> Iterator[Signature]:
+    """Return the signatures of (title, text) pairs in order, as they are ready: big batches go
+    to `pool` (or a new one of `workers` processes) at once, small ones are made on demand."""
+    if (pool is None and workers < 2) or len(docs) < PARALLEL_MIN_DOCS:
+        return (signature(title, text) for title, text in docs)
+    if pool is not None:
+        return pool.map(_signature_pair, docs, chunksize=256)
+    return _on_new_pool(docs, workers)
 
+
+def _on_new_pool(docs: list[tuple[str, str]], workers: int) -> Iterator[Signature]:
     # forkserver: workers never inherit the caller's threads or database connections.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["aggregator.dedupe"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.dedupe import (
     MEMBERS_KEPT,
+    PARALLEL_MIN_DOCS,
     RELATED_DAYS,
     Doc,
     Match,
@@ -28,6 +30,7 @@ from aggregator.dedupe import (
     StoryIndex,
     signatures,
 )
+from aggregator.dedupe_pool import POOL_KEY, signature_pool
 from aggregator.extraction.text import html_to_text
 from aggregator.log import event
 from aggregator.pipeline import dedupe_store as store
@@ -150,24 +153,30 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
     ready = sorted(
         (row for row in rows.values() if row.story_id is None), key=lambda r: (r.published_at, r.id)
     )
-    if ready:
-        settings = run.ctx.settings.dedupe
-        _load_index(
-            run, ready[0].published_at - timedelta(days=RELATED_DAYS + settings.window_days)
-        )
     docs = [_doc_for(run, row) for row in ready]
     texts = [(doc.title, body) for doc, body, _ in docs]
     workers = min(2, os.cpu_count() or 1)
-    # Signatures stream in from the workers: matching runs while later items are hashed.
-    with closing(signatures(texts, workers)) as sigs:
-        for row, (doc, _, item_rank), sig in zip(ready, docs, sigs, strict=True):
-            match = run.index.match(doc, sig)
-            if match is None:
-                _new_story(run, row, doc, sig, item_rank)
-            else:
-                _join(run, match, row, doc, sig, item_rank)
-                kinds = report.details.setdefault("matched", {})
-                kinds[match.kind] = kinds.get(match.kind, 0) + 1
+    big = workers > 1 and len(texts) >= PARALLEL_MIN_DOCS
+    pool = signature_pool(run.ctx.extras, workers) if big else None
+    try:
+        # A big batch is hashed by the workers while this process loads the stored stories,
+        # then matched item by item as the signatures come in.
+        with closing(signatures(texts, pool=pool)) as sigs:
+            if ready:
+                days = RELATED_DAYS + run.ctx.settings.dedupe.window_days
+                _load_index(run, ready[0].published_at - timedelta(days=days))
+            for row, (doc, _, item_rank), sig in zip(ready, docs, sigs, strict=True):
+                match = run.index.match(doc, sig)
+                if match is None:
+                    _new_story(run, row, doc, sig, item_rank)
+                else:
+                    _join(run, match, row, doc, sig, item_rank)
+                    kinds = report.details.setdefault("matched", {})
+                    kinds[match.kind] = kinds.get(match.kind, 0) + 1
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): this run fails, the next starts a new pool.
+        run.ctx.extras.pop(POOL_KEY, None)
+        raise
     report.succeeded += len(ready)
     return skipped
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job, Source, Story
 from aggregator.dedupe import PARALLEL_MIN_DOCS, Doc, StoryIndex, signature
+from aggregator.dedupe_pool import POOL_KEY
 from aggregator.pipeline.dedupe import RELATED_DAYS, run_dedupe
 from aggregator.story_ids import rank, story_uid
 from tests.integration.extract.conftest import SOURCES, T0
@@ -218,3 +220,36 @@ def test_dedupe_skips_an_item_already_in_a_story(
             session.execute(select(Job.subject_id, Job.status).where(Job.stage == "dedupe")).all()
         )
         assert statuses == {item_id: "skipped", 999: "skipped"}
+
+
+class BrokenPool:
+    """A process pool whose worker died."""
+
+    def map(self, *args: object, **kwargs: object) -> Iterator[object]:
+        raise BrokenProcessPool("a worker died")
+
+
+def test_dedupe_keeps_its_signature_pool_and_drops_a_broken_one(
+    pipeline_ctx: Context, make_item: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = pipeline_ctx
+    # Batches this small go to the worker processes too.
+    monkeypatch.setattr("aggregator.dedupe.PARALLEL_MIN_DOCS", 2)
+    monkeypatch.setattr("aggregator.pipeline.dedupe.PARALLEL_MIN_DOCS", 2)
+    ids = [make_item("Wire", f"https://n.example/{n}", title=f"Story {n}") for n in range(3)]
+    with ctx.session() as session:
+        claims.enqueue(session, "dedupe", ids)
+    ctx.extras[POOL_KEY] = BrokenPool()
+    with pytest.raises(BrokenProcessPool):
+        run_dedupe(ctx)
+    assert POOL_KEY not in ctx.extras  # the next run starts a new pool
+    with ctx.session() as session:
+        assert session.scalar(select(func.count()).where(Item.story_id.is_not(None))) == 0
+    assert run_dedupe(ctx).succeeded == 3  # nothing was lost: the jobs were still pending
+    pool = ctx.extras[POOL_KEY]
+    later = make_item("Wire", "https://n.example/0", hours=1, title="Story 0 again")
+    another = make_item("Wire", "https://n.example/9", hours=1, title="Story 9")
+    with ctx.session() as session:
+        claims.enqueue(session, "dedupe", [later, another])
+    assert run_dedupe(ctx).details["matched"] == {"url": 1}
+    assert ctx.extras[POOL_KEY] is pool  # kept between runs
