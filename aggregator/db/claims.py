@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -182,16 +182,19 @@ def claim_ids(
         .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))
+    # PostgreSQL locked the rows we read. SQLite locks nothing until our first write: another
+    # worker may have claimed (and finished) some of these jobs meanwhile, so check again.
+    # (Only there: by id alone PostgreSQL always plans a primary-key lookup.)
+    still_ready = true() if postgres else _ready(stage, now)
     subject_of: dict[int, int] = {}
     for start in range(0, len(ids), CHUNK):
-        # Readiness is checked again: on SQLite another worker may have claimed (and
-        # finished) some of these jobs between our read and our write.
         result = session.execute(
             update(Job)
-            .where(Job.id.in_(ids[start : start + CHUNK]), _ready(stage, now))
+            .where(Job.id.in_(ids[start : start + CHUNK]), still_ready)
             .values(
                 status=RUNNING,
                 claimed_by=worker,

@@ -61,6 +61,8 @@ def test_claim_ids_takes_over_an_expired_lease_only(any_ctx: Context) -> None:
 
 
 def test_claim_ids_skips_a_job_claimed_between_its_read_and_its_write(any_ctx: Context) -> None:
+    if any_ctx.dialect == "postgresql":
+        pytest.skip("PostgreSQL locks the rows a claim reads: no one can take them meanwhile")
     with any_ctx.session() as session:
         claims.enqueue(session, "dedupe", [1, 2, 3])
     with any_ctx.session() as session:
