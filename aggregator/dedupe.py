@@ -160,6 +160,7 @@ def signatures(
 
 
 def _on_new_pool(docs: list[tuple[str, str]], workers: int) -> Iterator[Signature]:
+    """Return signatures made by a pool of `workers` processes that ends with the iteration."""
     # forkserver: workers never inherit the caller's threads or database connections.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["aggregator.dedupe"])
