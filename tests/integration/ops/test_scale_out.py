@@ -4,6 +4,7 @@ are taken over after its lease, and every story gets exactly one card."""
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,6 +25,24 @@ def count(ctx: Context, model: type, *where: object) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
+def kill_holding_claims(ctx: Context, victim: subprocess.Popen, deadline: float) -> int:
+    """SIGKILL the worker at a moment it holds claims; return how many it held.
+
+    Between two batches a worker holds none, so it is stopped (SIGSTOP) while its claims are
+    counted: a stopped process is alive, so nobody frees them, and it cannot finish them.
+    """
+    while time.monotonic() < deadline:
+        victim.send_signal(signal.SIGSTOP)
+        # Worker ids are host:pid:random, so the victim's claims can be told apart.
+        held = count(ctx, Job, Job.status == "running", Job.claimed_by.like(f"%:{victim.pid}:%"))
+        if held:
+            victim.send_signal(signal.SIGKILL)  # dies holding claims
+            return held
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    return 0
+
+
 def test_three_workers_summarize_each_story_once(any_ctx: Context, tmp_path: Path) -> None:
     if any_ctx.dialect != "postgresql":
         pytest.skip("several workers need PostgreSQL (SQLite allows one)")
@@ -41,11 +60,7 @@ def test_three_workers_summarize_each_story_once(any_ctx: Context, tmp_path: Pat
         while count(any_ctx, Card) < 60 and time.monotonic() < deadline:
             time.sleep(0.05)
         victim = workers[0]
-        # Worker ids are host:pid:random, so the victim's claims can be told apart.
-        orphaned = count(
-            any_ctx, Job, Job.status == "running", Job.claimed_by.like(f"%:{victim.pid}:%")
-        )
-        victim.send_signal(signal.SIGKILL)  # dies holding claims
+        orphaned = kill_holding_claims(any_ctx, victim, deadline)
         victim.wait()
         for worker in workers[1:]:
             _, err = worker.communicate(timeout=180)
