@@ -6,7 +6,6 @@ stores them. A failing source becomes an Outcome with an error, never an excepti
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import threading
@@ -22,6 +21,7 @@ from aggregator.collect.health import cache_max_age
 from aggregator.collect.reddit import RedditError, RedditResult, collect_subreddit, make_reddit
 from aggregator.collect.rss import FEED_ACCEPT, one_line, parse_feed
 from aggregator.config import RedditSource, RSSSource, Settings
+from aggregator.pools import process_pool
 
 # Below this many feeds, starting worker processes costs more than parsing in the threads.
 PROCESS_POOL_MIN_FEEDS = 16
@@ -150,7 +150,7 @@ class Collector:
             return None
         with self._pool_lock:
             if self.pool is None:
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=_mp_context())
+                self.pool = process_pool(self.workers, ["aggregator.collect.compact"])
             return self.pool
 
     def close(self) -> None:
@@ -196,20 +196,6 @@ class Collector:
         outcome.feed = None if outcome.not_modified else compact(result.feed)
         outcome.fallback = result.fallback
         return outcome
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """Return a start method that never forks a threaded process.
-
-    forkserver forks workers from a clean single-threaded server (started once per process
-    and reused by later runs) that has compact.py and rss.py preloaded; spawn where it does
-    not exist.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["aggregator.collect.compact"])
-    return context
 
 
 def _pool_size(feeds: int) -> int:

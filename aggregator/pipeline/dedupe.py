@@ -30,12 +30,12 @@ from aggregator.dedupe import (
     StoryIndex,
     signatures,
 )
-from aggregator.dedupe_pool import POOL_KEY, signature_pool
 from aggregator.extraction.text import html_to_text
 from aggregator.log import event
 from aggregator.pipeline import dedupe_store as store
 from aggregator.pipeline.dedupe_store import ItemRow, StoryState
 from aggregator.pipeline.report import StageReport
+from aggregator.pools import kept_pool
 from aggregator.story_ids import iso_week, rank, slugify, story_uid
 
 log = logging.getLogger("aggregator.pipeline.dedupe")
@@ -44,6 +44,7 @@ DEFAULT_LIMIT = 2000
 # Exact-hash matching needs real text: short teasers ("Read more") hash alike across items.
 MIN_HASH_WORDS = 20
 ADVISORY_LOCK = 0x61676764  # "aggd": one story writer at a time across workers
+POOL_KEY = "dedupe_signature_pool"  # where a context keeps the signature workers (ctx.extras)
 
 
 @dataclass
@@ -157,7 +158,7 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
     texts = [(doc.title, body) for doc, body, _ in docs]
     workers = min(2, os.cpu_count() or 1)
     big = workers > 1 and len(texts) >= PARALLEL_MIN_DOCS
-    pool = signature_pool(run.ctx.extras, workers) if big else None
+    pool = kept_pool(run.ctx.extras, POOL_KEY, workers, ["aggregator.dedupe"]) if big else None
     try:
         # A big batch is hashed by the workers while this process loads the stored stories,
         # then matched item by item as the signatures come in.

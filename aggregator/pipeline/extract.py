@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ from aggregator.extract import MIN_PAGE_WORDS, Extraction, ItemText, choose_text
 from aggregator.extraction.text import word_count
 from aggregator.log import event
 from aggregator.pipeline.report import StageReport
+from aggregator.pools import kept_pool
 from aggregator.robots import RobotsCache, RobotsUnavailable
 
 log = logging.getLogger("aggregator.pipeline.extract")
@@ -177,41 +175,12 @@ class _Runner:
         return Outcome(work, choose_text(page, work.item), final_url=result.url)
 
 
-def _exit_with(owner: int) -> None:
-    """Make a pool worker exit when the process that owns the pool dies.
-
-    A `kill -9` of the owner would otherwise leave the forkserver's workers waiting forever:
-    their parent is the forkserver, not the owner, so they get no signal of their own.
-    """
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(owner, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:
-                pass
-
-    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
-
-
 def _process_pool(ctx: Context, pages: int) -> Executor | None:
     """Return a process pool for CPU-bound extraction (kept in ctx.extras), or None."""
     cores = os.cpu_count() or 1
     if pages < PROCESS_POOL_MIN_PAGES or cores < 2:
         return None
-    pool = ctx.extras.get(_POOL_KEY)
-    if pool is None:
-        # forkserver: workers never inherit this process's threads or database connections.
-        mp = multiprocessing.get_context("forkserver")
-        mp.set_forkserver_preload(["aggregator.extract"])
-        pool = ProcessPoolExecutor(
-            max_workers=cores, mp_context=mp, initializer=_exit_with, initargs=(os.getpid(),)
-        )
-        ctx.extras[_POOL_KEY] = pool
-    return pool
+    return kept_pool(ctx.extras, _POOL_KEY, cores, ["aggregator.extract"])
 
 
 def _run_all(ctx: Context, work: list[Work], advance: Callable[[int], None]) -> list[Outcome]:

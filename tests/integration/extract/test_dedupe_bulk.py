@@ -16,8 +16,7 @@ from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job, Source, Story
 from aggregator.dedupe import PARALLEL_MIN_DOCS, Doc, StoryIndex, signature
-from aggregator.dedupe_pool import POOL_KEY
-from aggregator.pipeline.dedupe import RELATED_DAYS, run_dedupe
+from aggregator.pipeline.dedupe import POOL_KEY, RELATED_DAYS, run_dedupe
 from aggregator.story_ids import rank, story_uid
 from tests.integration.extract.conftest import SOURCES, T0
 

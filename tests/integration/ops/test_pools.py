@@ -1,4 +1,5 @@
-"""The dedupe stage's signature pool: its workers do not outlive a killed owner."""
+"""Worker pools (aggregator/pools.py, used by collect, extract and dedupe): workers do not
+outlive a killed owner."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import pytest
 pytestmark = pytest.mark.integration
 OWNER = """
 import os, sys, time
-from aggregator.dedupe_pool import signature_pool
+from aggregator.pools import kept_pool
 
 if __name__ == "__main__":
-    pool = signature_pool({}, 2)
+    pool = kept_pool({}, "signatures", 2, ["aggregator.dedupe"])
     pool.submit(os.getpid).result()
     pool.submit(os.getpid).result()
     print(" ".join(str(pid) for pid in pool._processes), flush=True)
@@ -33,7 +34,7 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has exited; nobody reaped it yet
 
 
-def test_signature_workers_exit_when_their_owner_is_killed(tmp_path: Path) -> None:
+def test_pool_workers_exit_when_their_owner_is_killed(tmp_path: Path) -> None:
     script = tmp_path / "owner.py"
     script.write_text(OWNER)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])}
@@ -49,4 +50,4 @@ def test_signature_workers_exit_when_their_owner_is_killed(tmp_path: Path) -> No
     deadline = time.monotonic() + 10
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(alive(pid) for pid in workers), "a signature worker outlived its owner"
+    assert not any(alive(pid) for pid in workers), "a pool worker outlived its owner"
