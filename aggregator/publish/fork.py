@@ -46,7 +46,13 @@ class Forked:
         parent = os.getpid()
         read, write = os.pipe()
         gc.freeze()  # the collector would otherwise touch (copy) every inherited page
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare (EAGAIN, ENOMEM): the caller works alone
+            gc.unfreeze()
+            os.close(read)
+            os.close(write)
+            raise
         if pid == 0:  # pragma: no cover - runs in the child, reported through the pipe
             os.close(read)
             code = 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from aggregator.log import event
 from aggregator.progress import Progress
 from aggregator.publish.api import envelope, item_record
 from aggregator.publish.api_schema import api_schema
@@ -15,6 +17,7 @@ from aggregator.publish.paths import page_file
 from aggregator.publish.render import iso_utc
 from aggregator.publish.views import item_context
 
+log = logging.getLogger("aggregator.publish")
 HOT = 100  # newest stories (overall and per topic) whose records feed the API index and feeds
 
 
@@ -120,7 +123,12 @@ def _start_child(build: Build, weeks: list[_Week]) -> None:
             build.records.clear()
         return writer.files, writer.changed
 
-    build.start_helper(render)
+    try:
+        build.start_helper(render)
+    except OSError as exc:  # could not fork: render those weeks here, one after another
+        event(log, "publish: no build worker, rendering alone", level=logging.WARNING, error=exc)
+        for work, details in jobs:
+            _week_files(build, work, details)
 
 
 def _preload(build: Build, weeks: list[_Week]) -> list[tuple[_Week, list[StoryDetail]]]:

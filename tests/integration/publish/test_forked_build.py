@@ -232,3 +232,21 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_build_renders_alone_when_it_cannot_fork(
+    weeks_of_stories, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(items, "PARALLEL_MIN_STORIES", 10**9)
+    assert run_publish(pub_ctx).failed == 0
+    serial = _files(site_dir)
+    shutil.rmtree(site_dir)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(items, "PARALLEL_MIN_STORIES", 1)
+    monkeypatch.setattr(fork.os, "fork", no_fork)
+    report = run_publish(pub_ctx)
+    assert report.failed == 0, report.errors
+    assert _files(site_dir) == serial
