@@ -55,22 +55,24 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return started
 
 
-def test_forked_build_matches_a_serial_build(
-    weeks_of_stories, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(items, "PARALLEL_MIN_STORIES", 10**9)
-    assert run_publish(pub_ctx).failed == 0
+def _serial_site(pub_ctx: Context, site_dir: Path) -> dict[str, bytes]:
+    """Build without forking, remove the site again, and return its files."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(items, "PARALLEL_MIN_STORIES", 10**9)
+        assert run_publish(pub_ctx).failed == 0
     serial = _files(site_dir)
     shutil.rmtree(site_dir)
-    started: list[int] = []
-    real = fork.Forked.start.__func__
-    monkeypatch.setattr(items, "PARALLEL_MIN_STORIES", 1)
-    monkeypatch.setattr(
-        fork.Forked, "start", classmethod(lambda cls, fn: started.append(1) or real(cls, fn))
-    )
+    return serial
+
+
+def test_forked_build_matches_a_serial_build(
+    weeks_of_stories, forks, pub_ctx: Context, site_dir: Path
+) -> None:
+    serial = _serial_site(pub_ctx, site_dir)
+    assert forks == []
     report = run_publish(pub_ctx)
     assert report.failed == 0, report.errors
-    assert started == [1]  # the build did split its work
+    assert len(forks) == 1  # the build did split its work
     forked = _files(site_dir)
     assert forked.keys() == serial.keys()
     assert [k for k in forked if forked[k] != serial[k]] == []
@@ -102,22 +104,34 @@ def _assert_failed_cleanly(report, site_dir: Path, before: dict[str, bytes], pid
             os.waitpid(pid, os.WNOHANG)
 
 
+def _built_then_forgotten(pub_ctx: Context, site_dir: Path) -> dict[str, bytes]:
+    """Publish once, then forget that build (every page is rendered again); return the site."""
+    assert run_publish(pub_ctx).failed == 0
+    (site_dir / ".manifest.json").write_text("{}")
+    return _files(site_dir)
+
+
+def _in_child(monkeypatch: pytest.MonkeyPatch, action) -> None:
+    """Run action() in the forked child before each page it renders; the parent is unchanged."""
+    parent, real = os.getpid(), items._item_files
+
+    def item_files(build, detail):
+        if os.getpid() != parent:
+            action()
+        real(build, detail)
+
+    monkeypatch.setattr(items, "_item_files", item_files)
+
+
 def test_failure_in_the_child_fails_the_build_and_keeps_the_site(
     weeks_of_stories, forks, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert run_publish(pub_ctx).failed == 0
-    before = _files(site_dir)
-    parent = os.getpid()
-    real = items._item_files
+    before = _built_then_forgotten(pub_ctx, site_dir)
 
-    def explode_in_child(build, detail):
-        if os.getpid() != parent:
-            raise OSError("disk full in the child")
-        real(build, detail)
+    def explode() -> None:
+        raise OSError("disk full in the child")
 
-    monkeypatch.setattr(items, "_item_files", explode_in_child)
-    (site_dir / ".manifest.json").write_text("{}")  # forget the last build: render every page
-    before[".manifest.json"] = b"{}"
+    _in_child(monkeypatch, explode)
     report = run_publish(pub_ctx)
     assert (
         "publish: RuntimeError: publish: build worker failed: OSError: disk full"
@@ -129,19 +143,8 @@ def test_failure_in_the_child_fails_the_build_and_keeps_the_site(
 def test_child_killed_mid_build_fails_the_build_and_keeps_the_site(
     weeks_of_stories, forks, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert run_publish(pub_ctx).failed == 0
-    before = _files(site_dir)
-    parent = os.getpid()
-    real = items._item_files
-
-    def die_in_child(build, detail):
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        real(build, detail)
-
-    monkeypatch.setattr(items, "_item_files", die_in_child)
-    (site_dir / ".manifest.json").write_text("{}")
-    before[".manifest.json"] = b"{}"
+    before = _built_then_forgotten(pub_ctx, site_dir)
+    _in_child(monkeypatch, lambda: os.kill(os.getpid(), signal.SIGKILL))
     report = run_publish(pub_ctx)
     assert "died (killed by signal 9)" in report.errors[0]
     _assert_failed_cleanly(report, site_dir, before, forks[1:])
@@ -150,23 +153,17 @@ def test_child_killed_mid_build_fails_the_build_and_keeps_the_site(
 def test_parent_failure_kills_the_running_child(
     weeks_of_stories, forks, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert run_publish(pub_ctx).failed == 0
-    before = _files(site_dir)
-    parent = os.getpid()
-    real = items._item_files
+    before = _built_then_forgotten(pub_ctx, site_dir)
 
-    def hang_in_child(build, detail):
-        while os.getpid() != parent:  # the child never finishes on its own
+    def hang() -> None:
+        while True:  # the child never finishes on its own
             signal.pause()
-        real(build, detail)
 
     def explode(build) -> None:
         raise RuntimeError("feeds on fire")
 
-    monkeypatch.setattr(items, "_item_files", hang_in_child)
+    _in_child(monkeypatch, hang)
     monkeypatch.setattr("aggregator.publish.site.feeds.write_feeds", explode)
-    (site_dir / ".manifest.json").write_text("{}")
-    before[".manifest.json"] = b"{}"
     report = run_publish(pub_ctx)
     assert "feeds on fire" in report.errors[0]
     _assert_failed_cleanly(report, site_dir, before, forks[1:])
@@ -237,10 +234,7 @@ def _alive(pid: int) -> bool:
 def test_build_renders_alone_when_it_cannot_fork(
     weeks_of_stories, pub_ctx: Context, site_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(items, "PARALLEL_MIN_STORIES", 10**9)
-    assert run_publish(pub_ctx).failed == 0
-    serial = _files(site_dir)
-    shutil.rmtree(site_dir)
+    serial = _serial_site(pub_ctx, site_dir)
 
     def no_fork() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
