@@ -7,8 +7,9 @@ import random
 import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -126,6 +127,24 @@ def _ready(stage: str, now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _ready_query(session: Session, what: Any, stage: str, now: datetime, limit: int) -> Select:
+    """Return the query for the next ready jobs of a stage, best first, free dead claims first.
+
+    On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers
+    never read the same job.
+    """
+    reap_dead_local_claims(session)
+    query = (
+        select(what)
+        .where(_ready(stage, now))
+        .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
 def claim(
     session: Session,
     stage: str,
@@ -142,16 +161,7 @@ def claim(
     The caller commits to make the claim visible.
     """
     now = now or utcnow()
-    reap_dead_local_claims(session)
-    query = (
-        select(Job)
-        .where(_ready(stage, now))
-        .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    jobs = list(session.scalars(query))
+    jobs = list(session.scalars(_ready_query(session, Job, stage, now, limit)))
     for job in jobs:
         job.status = RUNNING
         job.claimed_by = worker
@@ -175,17 +185,8 @@ def claim_ids(
     one ORM object and one UPDATE per job. Finish the jobs with `complete_many`.
     """
     now = now or utcnow()
-    reap_dead_local_claims(session)
-    query = (
-        select(Job.id)
-        .where(_ready(stage, now))
-        .order_by(Job.priority.desc(), Job.next_attempt_at, Job.id)
-        .limit(limit)
-    )
+    ids = list(session.scalars(_ready_query(session, Job.id, stage, now, limit)))
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
     # PostgreSQL locked the rows we read. SQLite locks nothing until our first write: another
     # worker may have claimed (and finished) some of these jobs meanwhile, so check again.
     # (Only there: by id alone PostgreSQL always plans a primary-key lookup.)
