@@ -233,10 +233,21 @@ def _finish(run: _Run, report: StageReport) -> None:
     report.details["stories_created"] = len(new)
 
 
+def story_index(ctx: Context) -> StoryIndex:
+    """Return an empty StoryIndex with the configured window and thresholds."""
+    settings = ctx.settings.dedupe
+    return StoryIndex(
+        window=timedelta(days=settings.window_days),
+        near_threshold=settings.near_duplicate_threshold,
+        event_threshold=settings.event_threshold,
+        related_threshold=settings.related_threshold,
+        max_related=settings.max_related,
+    )
+
+
 def run_dedupe(ctx: Context, limit: int | None = None) -> StageReport:
     """Place up to `limit` extracted items in stories, in one transaction; return the counts."""
     report = StageReport(STAGE)
-    settings = ctx.settings.dedupe
     with ctx.session() as session:
         if ctx.dialect == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
@@ -244,14 +255,7 @@ def run_dedupe(ctx: Context, limit: int | None = None) -> StageReport:
         jobs = claims.claim_ids(session, STAGE, ctx.worker_id, limit or DEFAULT_LIMIT, lease)
         if not jobs:
             return report
-        index = StoryIndex(
-            window=timedelta(days=settings.window_days),
-            near_threshold=settings.near_duplicate_threshold,
-            event_threshold=settings.event_threshold,
-            related_threshold=settings.related_threshold,
-            max_related=settings.max_related,
-        )
-        run = _Run(ctx, session, index)
+        run = _Run(ctx, session, story_index(ctx))
         with ctx.progress("dedupe", len(jobs)) as task:
             skipped = _assign_all(run, jobs, report)
             task.advance(len(jobs))

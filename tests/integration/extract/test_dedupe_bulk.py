@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, select
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job, Source, Story
-from aggregator.dedupe import PARALLEL_MIN_DOCS, Doc, StoryIndex, signature
-from aggregator.pipeline.dedupe import POOL_KEY, RELATED_DAYS, run_dedupe
+from aggregator.dedupe import PARALLEL_MIN_DOCS, Doc, signature
+from aggregator.pipeline.dedupe import POOL_KEY, RELATED_DAYS, run_dedupe, story_index
 from aggregator.story_ids import rank, story_uid
 from tests.integration.extract.conftest import SOURCES, T0
 
@@ -72,14 +72,7 @@ def store_generated_items(ctx: Context, n: int) -> None:
 
 def expected_stories(ctx: Context) -> set[frozenset[int]]:
     """Return the item ids of each story as StoryIndex places the stored items, in memory."""
-    settings = ctx.settings.dedupe
-    index = StoryIndex(
-        window=timedelta(days=settings.window_days),
-        near_threshold=settings.near_duplicate_threshold,
-        event_threshold=settings.event_threshold,
-        related_threshold=settings.related_threshold,
-        max_related=settings.max_related,
-    )
+    index = story_index(ctx)
     with ctx.session() as session:
         rows = session.execute(
             select(Item, Article, Source.name)
