@@ -85,7 +85,7 @@ def members(signature: list[Any] | None) -> list[Signature]:
     return [Signature.from_json(m) for m in (signature or [])[1:] if isinstance(m, dict)]
 
 
-def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+def chunks(ids: Sequence[Any]) -> Iterator[Sequence[Any]]:
     """Return successive slices of ids short enough for one IN (...) list."""
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -174,8 +174,7 @@ def primary_items(session: Session, ids: Sequence[int]) -> list[tuple[Any, ...]]
 def taken_uids(session: Session, uids: Sequence[str]) -> set[str]:
     """Return which of these story uids exist already."""
     taken: set[str] = set()
-    for start in range(0, len(uids), CHUNK):
-        chunk = uids[start : start + CHUNK]
+    for chunk in chunks(uids):
         taken |= set(session.scalars(select(Story.uid).where(Story.uid.in_(chunk))))
     return taken
 
