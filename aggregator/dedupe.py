@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import multiprocessing
 import re
 import unicodedata
 import zlib
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from heapq import nlargest
@@ -26,11 +25,7 @@ from typing import Any
 
 import numpy as np
 
-# Story identity helpers live in aggregator.story_ids; callers may import them from here.
-from aggregator.story_ids import iso_week as iso_week
-from aggregator.story_ids import rank as rank
-from aggregator.story_ids import slugify as slugify
-from aggregator.story_ids import story_uid as story_uid
+from aggregator.pools import process_pool
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard share a bucket with high probability
@@ -161,10 +156,7 @@ def signatures(
 
 def _on_new_pool(docs: list[tuple[str, str]], workers: int) -> Iterator[Signature]:
     """Return signatures made by a pool of `workers` processes that ends with the iteration."""
-    # forkserver: workers never inherit the caller's threads or database connections.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["aggregator.dedupe"])
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with process_pool(workers, ["aggregator.dedupe"]) as pool:
         yield from pool.map(_signature_pair, docs, chunksize=256)
 
 
