@@ -21,7 +21,7 @@ from aggregator.db.models import Card, Recap
 from aggregator.locks import process_lock
 from aggregator.log import event
 from aggregator.pipeline import process_pending, run_stage
-from aggregator.pipeline.report import StageNotBuilt
+from aggregator.report import StageNotBuilt
 
 log = logging.getLogger("aggregator.schedule")
 # Runs that are late by less than this still run (APScheduler's default of 1 s silently
@@ -85,7 +85,7 @@ def weekly_recap(ctx: Context) -> None:
 def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:
     """Register the leader's jobs: collect, process, publish (debounced), recap, housekeeping."""
     s = ctx.settings.schedule
-    from aggregator.pipeline.housekeeping import run_housekeeping
+    from aggregator.housekeeping import run_housekeeping
 
     def publish_if_changed() -> None:
         if needs_publish(ctx):

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 from aggregator.config import LLMSettings, Settings  # noqa: E402
 from aggregator.llm.output import build_messages  # noqa: E402
 from aggregator.llm.pricing import call_cost, price_for  # noqa: E402
+from aggregator.llm.prompts import Prompt, load_prompt  # noqa: E402
 from aggregator.llm.tokens import count_tokens, estimate_tokens, exact_counts  # noqa: E402
-from aggregator.prompts import Prompt, load_prompt  # noqa: E402
-from aggregator.summarize import (  # noqa: E402
+from aggregator.summarize.summarizer import (  # noqa: E402
     StoryInput,
     card_schema,
     draft_model,
@@ -78,7 +78,7 @@ def demo_set() -> DemoSet:
     from aggregator.context import open_context
     from aggregator.db.models import Item, Story
     from aggregator.demo.run import DEMO_DB, run_demo
-    from aggregator.pipeline.summarize import load_stories
+    from aggregator.summarize.stage import load_stories
 
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGGREGATOR_LLM_MODEL"):
         os.environ.pop(name, None)  # offline: the stage inputs do not depend on the backend

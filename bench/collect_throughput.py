@@ -177,7 +177,7 @@ def _cpu_now(server: int) -> tuple[float, float | None, float]:
 
 def run_pass(ctx: Any, force: bool, server: int) -> tuple[float, Any]:
     """Run the collect stage once; return (seconds, report) and print the CPU it took."""
-    from aggregator.pipeline.collect import run_collect
+    from aggregator.collect.stage import run_collect
 
     load = os.getloadavg()[0]
     started, cpu = time.perf_counter(), _cpu_now(server)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator.dedupe import Doc, StoryIndex, signatures
+from aggregator.dedupe.index import Doc, StoryIndex, signatures
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 SYLLABLES = [
@@ -199,7 +199,7 @@ def run_db(items: list[Generated]) -> tuple[float, PeakMemory]:
     from aggregator.context import open_context
     from aggregator.db import claims
     from aggregator.db.models import Article, Item, Source
-    from aggregator.pipeline.dedupe import run_dedupe
+    from aggregator.dedupe.stage import run_dedupe
 
     folder = Path(tempfile.mkdtemp(prefix="dedupe-bench-"))
     settings = load_settings(

@@ -3,7 +3,7 @@
 Usage: python bench/extraction_accuracy.py PATH [--limit N] [--worst K]
 
 PATH is the corpus folder (html/<id>.html.gz, ground-truth.json). Every page goes through
-`aggregator.extract.extract(raw_bytes, url)`. Scoring follows the benchmark's own metric:
+`aggregator.extract.article.extract(raw_bytes, url)`. Scoring follows the benchmark's own metric:
 tokens are regex \\w+ runs, shingles are token 4-grams matched as multisets; per document
 precision = TP/(TP+FP) and recall = TP/(TP+FN); both are averaged over documents and F1 is
 the harmonic mean of the two averages. Speed is single-process: documents per CPU second

@@ -28,7 +28,7 @@ from aggregator.config import load_settings  # noqa: E402
 from aggregator.context import open_context  # noqa: E402
 from aggregator.db.models import Article, Item, Job, Source, Story  # noqa: E402
 from aggregator.db.types import utcnow  # noqa: E402
-from aggregator.pipeline.summarize import run_summarize  # noqa: E402
+from aggregator.summarize.stage import run_summarize  # noqa: E402
 
 _VOCABULARY = (
     "model latency tokens cluster scheduler benchmark dataset release pricing inference "

@@ -203,7 +203,7 @@ def _cpu() -> float:
 
 def child_build(workdir: Path) -> None:
     """Run one publish in this process and print its timing as JSON."""
-    from aggregator.pipeline.publish import run_publish
+    from aggregator.publish.stage import run_publish
 
     ctx = open_context(settings_for(workdir), migrate=False)
     started, before = time.perf_counter(), _cpu()

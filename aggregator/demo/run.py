@@ -15,7 +15,7 @@ from aggregator.config import Settings, load_settings, output_dir
 from aggregator.context import open_context
 from aggregator.db.models import Article, Card, Item, Recap, Source, Story
 from aggregator.pipeline import available_stages, run_once, run_stage
-from aggregator.pipeline.report import StageReport
+from aggregator.report import StageReport
 
 DEMO_DB = "aggregator-demo.db"
 

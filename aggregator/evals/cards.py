@@ -8,14 +8,14 @@ from typing import Any
 
 from aggregator.evals.configs import EvalConfig
 from aggregator.evals.sets import Case
-from aggregator.grounding import ground_card
 from aggregator.llm.cache import CallRecord, MemoryModes
 from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import LLMError
 from aggregator.llm.schema import CardDraft
 from aggregator.llm.sentences import quoted_draft
-from aggregator.summarize import ExtractiveSummarizer, LLMSummarizer, StoryInput
+from aggregator.summarize.grounding import ground_card
+from aggregator.summarize.summarizer import ExtractiveSummarizer, LLMSummarizer, StoryInput
 
 # make_card(case, config) -> (card dict or None when no card was made, meta dict).
 # meta may hold "draft": the card as the model wrote it, before grounding removed anything;

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from aggregator.config import ConfigError, Settings, Topic, load_settings
 from aggregator.evals.sets import EvalError
-from aggregator.prompts import PromptError, load_prompt
+from aggregator.llm.prompts import PromptError, load_prompt
 
 Mode = Literal["llm", "extractive"]
 EVAL_KEYS = {"name", "mode"}

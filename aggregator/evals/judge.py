@@ -13,8 +13,8 @@ from aggregator.evals.configs import EvalConfig
 from aggregator.evals.sets import Case, EvalError
 from aggregator.llm.client import ClientConfig, LLMClient, acomplete_structured
 from aggregator.llm.output import LLMError
+from aggregator.llm.prompts import PromptError, load_prompt
 from aggregator.llm.tokens import truncate_to_tokens
-from aggregator.prompts import PromptError, load_prompt
 
 JUDGE_PROMPT = "eval_judge/v1"
 # Room left in the judge's input budget for the instructions and the card itself.

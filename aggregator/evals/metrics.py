@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aggregator.grounding import MIN_TOPIC_SCORE, ArticleText, normalize
 from aggregator.llm.schema import Card
+from aggregator.summarize.grounding import MIN_TOPIC_SCORE, ArticleText, normalize
 
 SECTIONS = ("key_takeaways", "technical_deep_dive", "future_implications")
 # DESIGN.md section 4: how many points each section holds.

@@ -32,8 +32,8 @@ from aggregator.llm.output import (
     strict_schema,
 )
 from aggregator.llm.pricing import call_cost, price_for
+from aggregator.llm.prompts import Prompt
 from aggregator.llm.tokens import count_tokens
-from aggregator.prompts import Prompt
 
 M = TypeVar("M", bound=BaseModel)
 

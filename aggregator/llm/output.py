@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from aggregator.llm.cache import CallRecord
-from aggregator.prompts import Prompt
+from aggregator.llm.prompts import Prompt
 
 OutputMode = Literal["json_schema", "json_object", "text"]
 # Tried in this order; a server that rejects one mode is asked in the next.

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aggregator.grounding import MIN_QUOTE_CHARS
 from aggregator.llm.extractive import split_sentences
 from aggregator.llm.schema import CardDraft, PointDraft, clip_text
+from aggregator.summarize.grounding import MIN_QUOTE_CHARS
 
 # Fragments shorter than this ("Yes.", "Q3.") join the sentence before them: grounding
 # rejects quotes this short as proving nothing (the margin covers quote marks it strips).

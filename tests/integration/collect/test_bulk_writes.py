@@ -11,10 +11,10 @@ from sqlalchemy import insert, select, text
 
 from aggregator.collect.compact import compact
 from aggregator.collect.rss import entry_fingerprint, parse_feed
+from aggregator.collect.store import upsert_items
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Item, Job, Source
-from aggregator.pipeline.collect_store import upsert_items
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parents[2] / "unit" / "collect" / "fixtures"
@@ -44,7 +44,7 @@ def test_upsert_items_stores_what_a_typed_insert_stores(
     feed.entries[0].tags, feed.entries[0].engagement = ["ü", 'a"b'], {"comments": 3}
     feed.entries[0].enclosures = [{"url": "https://f.example/a.mp3", "type": None, "length": 5}]
     typed, bulk = _sources(any_ctx, "typed", "bulk")
-    monkeypatch.setattr("aggregator.pipeline.collect_store.utcnow", lambda: STAMP)
+    monkeypatch.setattr("aggregator.collect.store.utcnow", lambda: STAMP)
     fields = [
         "guid_hash", "guid", "url", "canonical_url", "title", "author", "summary",
         "content_html", "kind", "published_at", "date_flagged", "tags", "enclosures",

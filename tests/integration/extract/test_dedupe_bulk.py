@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, select
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job, Source, Story
-from aggregator.dedupe import PARALLEL_MIN_DOCS, Doc, signature
-from aggregator.pipeline.dedupe import POOL_KEY, RELATED_DAYS, run_dedupe, story_index
-from aggregator.story_ids import rank, story_uid
+from aggregator.dedupe.ids import rank, story_uid
+from aggregator.dedupe.index import PARALLEL_MIN_DOCS, Doc, signature
+from aggregator.dedupe.stage import POOL_KEY, RELATED_DAYS, run_dedupe, story_index
 from tests.integration.extract.conftest import SOURCES, T0
 
 pytestmark = pytest.mark.integration
@@ -226,8 +226,8 @@ def test_dedupe_keeps_its_signature_pool_and_drops_a_broken_one(
 ) -> None:
     ctx = pipeline_ctx
     # Batches this small go to the worker processes too.
-    monkeypatch.setattr("aggregator.dedupe.PARALLEL_MIN_DOCS", 2)
-    monkeypatch.setattr("aggregator.pipeline.dedupe.PARALLEL_MIN_DOCS", 2)
+    monkeypatch.setattr("aggregator.dedupe.index.PARALLEL_MIN_DOCS", 2)
+    monkeypatch.setattr("aggregator.dedupe.stage.PARALLEL_MIN_DOCS", 2)
     ids = [make_item("Wire", f"https://n.example/{n}", title=f"Story {n}") for n in range(3)]
     with ctx.session() as session:
         claims.enqueue(session, "dedupe", ids)

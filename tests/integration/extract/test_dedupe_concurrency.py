@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Story
-from aggregator.pipeline.dedupe import run_dedupe
+from aggregator.dedupe.stage import run_dedupe
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-import aggregator.pipeline.extract as extract_stage
+import aggregator.extract.stage as extract_stage
 from aggregator.context import Context
 from aggregator.db.models import Article, Job
 from aggregator.db.types import utcnow
-from aggregator.pipeline.extract import run_extract
+from aggregator.extract.stage import run_extract
 from tests.integration.extract.conftest import HTML, fixture_page, item_factory
 from tests.servers.feed_server import FeedServer
 

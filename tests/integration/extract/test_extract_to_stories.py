@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from aggregator.context import Context
 from aggregator.db.models import Article, Item, Job, Story, StoryRelation
-from aggregator.pipeline.dedupe import run_dedupe
-from aggregator.pipeline.extract import run_extract
+from aggregator.dedupe.stage import run_dedupe
+from aggregator.extract.stage import run_extract
 from tests.integration.extract.conftest import HTML, fixture_page
 from tests.servers.feed_server import FeedServer
 from tests.unit.extract.pdf_maker import PAPER_PAGES, make_pdf

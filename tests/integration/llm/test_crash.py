@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from aggregator.config import load_settings
 from aggregator.context import open_context
 from aggregator.db.models import Card, Job
-from aggregator.pipeline.summarize import run_summarize
+from aggregator.summarize.stage import run_summarize
 from tests.integration.llm.conftest import API_KEY, FAST, TOPICS, add_story, fixture_text
 from tests.servers.openai_server import FakeOpenAI
 
@@ -26,7 +26,7 @@ CHILD = """
 import json, sys
 from aggregator.config import load_settings
 from aggregator.context import open_context
-from aggregator.pipeline.summarize import run_summarize
+from aggregator.summarize.stage import run_summarize
 ctx = open_context(load_settings(env={}, overrides=json.loads(sys.argv[1]), required=False))
 ctx.extras["llm_client"] = json.loads(sys.argv[2])
 run_summarize(ctx)

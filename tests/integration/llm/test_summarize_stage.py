@@ -14,9 +14,9 @@ from aggregator.db.types import utcnow
 from aggregator.llm.pricing import next_utc_day
 from aggregator.llm.schema import Card as CardModel
 from aggregator.llm.schema import CardMeta
-from aggregator.llm.workloop import Outcome
-from aggregator.pipeline.summarize import claim_units, run_summarize, write_outcomes
-from aggregator.summarize import CardResult
+from aggregator.summarize.stage import claim_units, run_summarize, write_outcomes
+from aggregator.summarize.summarizer import CardResult
+from aggregator.summarize.workloop import Outcome
 from tests.integration.llm.conftest import (
     API_KEY,
     FAST,
@@ -277,7 +277,7 @@ def test_summarize_offline_uses_the_extractive_backend(ctx: Context):
 def test_summarize_bug_on_one_story_fails_only_that_story(
     llm_ctx: Context, openai_server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ):
-    import aggregator.summarize as summarize
+    import aggregator.summarize.summarizer as summarize
 
     real = summarize.ground_card
 

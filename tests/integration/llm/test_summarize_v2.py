@@ -11,7 +11,7 @@ from aggregator.config import Settings
 from aggregator.context import Context, open_context
 from aggregator.db.models import Card, LLMCall
 from aggregator.llm.sentences import number_sentences
-from aggregator.pipeline.summarize import run_summarize
+from aggregator.summarize.stage import run_summarize
 from tests.integration.llm.conftest import FAST, add_story, fixture_text
 from tests.servers.openai_server import FakeOpenAI
 

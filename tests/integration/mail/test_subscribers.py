@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.mail import make_token
-from aggregator.subscribers import (
+from aggregator.recap.mail import make_token
+from aggregator.recap.subscribers import (
     SubscriberError,
     add_subscriber,
     import_subscribers,

@@ -18,7 +18,7 @@ import os, sys, time
 from aggregator.pools import kept_pool
 
 if __name__ == "__main__":
-    pool = kept_pool({}, "signatures", 2, ["aggregator.dedupe"])
+    pool = kept_pool({}, "signatures", 2, ["aggregator.dedupe.index"])
     pool.submit(os.getpid).result()
     pool.submit(os.getpid).result()
     print(" ".join(str(pid) for pid in pool._processes), flush=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from aggregator.context import Context
-from aggregator.pipeline.publish import run_publish
 from aggregator.publish.search import index_site, pagefind_executable
 from aggregator.publish.server import serve_site
+from aggregator.publish.stage import run_publish
 from tests.integration.publish.cdp import Chromium, chromium_path
 from tests.integration.publish.conftest import make_card
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.context import Context
-from aggregator.pipeline.publish import run_publish
 from aggregator.publish import fork, items
+from aggregator.publish.stage import run_publish
 
 from .conftest import BASE_TIME
 
@@ -173,7 +173,7 @@ CHILD_OUTLIVES = """
 import os, signal, sys
 from aggregator.config import load_settings
 from aggregator.context import open_context
-from aggregator.pipeline.publish import run_publish
+from aggregator.publish.stage import run_publish
 from aggregator.publish import items
 
 items.PARALLEL_MIN_STORIES = 1

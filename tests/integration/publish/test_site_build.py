@@ -11,7 +11,7 @@ import pytest
 
 from aggregator.context import Context
 from aggregator.db.meta import get_meta
-from aggregator.pipeline.publish import run_publish
+from aggregator.publish.stage import run_publish
 
 pytestmark = pytest.mark.integration
 REDDIT_ITEM = {

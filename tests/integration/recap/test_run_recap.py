@@ -10,8 +10,8 @@ from sqlalchemy import select
 from aggregator.context import open_context
 from aggregator.db.models import LLMCall, Recap
 from aggregator.db.types import utcnow
-from aggregator.pipeline.recap import run_recap
-from aggregator.recap import RecapDoc, last_complete_week
+from aggregator.recap.compose import RecapDoc, last_complete_week
+from aggregator.recap.stage import run_recap
 from tests.integration.recap.factories import add_story
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.dedupe import EVENT_THRESHOLD, Doc, Signature, StoryIndex, jaccard, signature
+from aggregator.dedupe.index import EVENT_THRESHOLD, Doc, Signature, StoryIndex, jaccard, signature
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "dedupe" / "labelled_clusters.json"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from aggregator.dedupe import Doc, Signature, StoryIndex, minhash, signature, tokens
-from aggregator.story_ids import iso_week, rank, slugify, story_uid
+from aggregator.dedupe.ids import iso_week, rank, slugify, story_uid
+from aggregator.dedupe.index import Doc, Signature, StoryIndex, minhash, signature, tokens
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LAUNCH = (

@@ -12,7 +12,7 @@ from aggregator.evals.judge import JUDGE_PROMPT, JudgeScores
 from aggregator.evals.metrics import score_card
 from aggregator.evals.runner import measure
 from aggregator.evals.sets import EvalError, bundled_set_path, load_set
-from aggregator.prompts import MissingVariables, load_prompt
+from aggregator.llm.prompts import MissingVariables, load_prompt
 
 ENV = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test-0123456789"}
 
@@ -87,8 +87,8 @@ def test_configs_judge_scores_are_bounded() -> None:
 
 def test_configs_published_draft_is_the_one_grounding_turned_into_the_card() -> None:
     from aggregator.evals.cards import RecordingCache, _published_draft
-    from aggregator.grounding import ground_card
     from aggregator.llm.schema import CardDraft
+    from aggregator.summarize.grounding import ground_card
 
     text = "Title line\n\nThe cluster now runs at eighty percent utilisation all day long."
     quote = "runs at eighty percent utilisation"

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from aggregator.extraction.decode import declared_charset, decode_html, normalize_label
+from aggregator.extract.decode import declared_charset, decode_html, normalize_label
 
 TEXT = "Grüße aus Köln – “Anführungszeichen” kosten 5 €."
 

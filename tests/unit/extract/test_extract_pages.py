@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.extract import extract
-from aggregator.extraction import html as html_module
+from aggregator.extract import html as html_module
 from tests.unit.extract.pdf_maker import PAPER_PAGES, make_pdf
 
 PAGES = Path(__file__).parents[2] / "fixtures" / "pages"
@@ -152,8 +152,8 @@ def test_extract_pdf_text_title_and_page_cap(monkeypatch: pytest.MonkeyPatch) ->
     assert result.author == "A. Tamm"
     assert "We propose a balancing loss that keeps every expert in use." in result.text
     assert "\n\n2 Method\n\n" in result.text
-    monkeypatch.setattr("aggregator.extraction.pdf.MAX_PDF_PAGES", 2)
-    from aggregator.extraction import pdf
+    monkeypatch.setattr("aggregator.extract.pdf.MAX_PDF_PAGES", 2)
+    from aggregator.extract import pdf
 
     capped = pdf.extract_pdf(body, max_pages=2)
     assert capped.pages == 3 and capped.pages_read == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aggregator.extract import Extraction, ItemText, choose_text, extract
+from aggregator.extract.article import Extraction, ItemText, choose_text, extract
 
 PAGES = Path(__file__).parents[2] / "fixtures" / "pages"
 LONG_FEED = "<p>" + " ".join(f"word{i}" for i in range(300)) + "</p>"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from aggregator.robots import RobotsCache, RobotsUnavailable, parse_robots, robots_token
+from aggregator.extract.robots import RobotsCache, RobotsUnavailable, parse_robots, robots_token
 
 ROBOTS = """
 # comments are ignored

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import aggregator.extract as extract_module
-from aggregator.extract import ItemText, extract
-from aggregator.pipeline.extract import Work, fetchable
+import aggregator.extract.article as extract_module
+from aggregator.extract.article import ItemText, extract
+from aggregator.extract.stage import Work, fetchable
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from lxml import html
 
-from aggregator.extraction.metadata import page_metadata, parse_date
-from aggregator.extraction.text import content_hash, guess_language, html_to_text, normalize_text
+from aggregator.extract.metadata import page_metadata, parse_date
+from aggregator.extract.text import content_hash, guess_language, html_to_text, normalize_text
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_scripts() -> None:

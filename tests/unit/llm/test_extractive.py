@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 from aggregator.config import Settings, Topic
-from aggregator.grounding import ground_card
 from aggregator.llm.extractive import build_card, score_topics, split_sentences
-from aggregator.summarize import ExtractiveSummarizer, StoryInput
+from aggregator.summarize.grounding import ground_card
+from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "llm"
 ARTICLE = (FIXTURES / "article_inference_pricing.txt").read_text(encoding="utf-8")

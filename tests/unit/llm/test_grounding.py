@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aggregator.grounding import ArticleText, clean_topics, ground_card, normalize
 from aggregator.llm.schema import CardDraft, TopicScore
+from aggregator.summarize.grounding import ArticleText, clean_topics, ground_card, normalize
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "llm"
 ARTICLE = (FIXTURES / "article_inference_pricing.txt").read_text(encoding="utf-8")

@@ -21,8 +21,8 @@ from aggregator.llm.output import (
     retry_after_seconds,
     strict_schema,
 )
+from aggregator.llm.prompts import load_prompt
 from aggregator.llm.schema import CardDraft
-from aggregator.prompts import load_prompt
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "llm"
 VALID = (FIXTURES / "card_inference_pricing_valid.json").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.prompts import (
+from aggregator.llm.prompts import (
     PROMPTS_DIR,
     MissingVariables,
     PromptError,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import Topic
-from aggregator.grounding import ground_card
+from aggregator.llm.prompts import PromptError, load_prompt
 from aggregator.llm.sentences import (
     IdCardDraft,
     number_sentences,
@@ -15,8 +15,8 @@ from aggregator.llm.sentences import (
     resolve_ids,
 )
 from aggregator.llm.tokens import truncate_to_tokens
-from aggregator.prompts import PromptError, load_prompt
-from aggregator.summarize import StoryInput, card_schema, draft_model, prompt_variables
+from aggregator.summarize.grounding import ground_card
+from aggregator.summarize.summarizer import StoryInput, card_schema, draft_model, prompt_variables
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "llm"
 ARTICLE = (FIXTURES / "article_inference_pricing.txt").read_text(encoding="utf-8")

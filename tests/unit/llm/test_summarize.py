@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from aggregator.config import Topic
-from aggregator.prompts import load_prompt
-from aggregator.summarize import StoryInput, card_schema, prompt_variables, story_rank, topics_block
+from aggregator.llm.prompts import load_prompt
+from aggregator.summarize.summarizer import (
+    StoryInput,
+    card_schema,
+    prompt_variables,
+    story_rank,
+    topics_block,
+)
 
 TOPICS = [Topic(slug="robotics", name="Robotics", description="Robots and their software")]
 

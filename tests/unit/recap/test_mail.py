@@ -6,7 +6,8 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from aggregator.mail import (
+from aggregator.recap.compose import RecapDoc, RecapSection, TopLink
+from aggregator.recap.mail import (
     MailError,
     StoryRef,
     build_message,
@@ -16,7 +17,6 @@ from aggregator.mail import (
     secret_key,
     unsubscribe_url,
 )
-from aggregator.recap import RecapDoc, RecapSection, TopLink
 
 SECRET = b"test-secret"
 

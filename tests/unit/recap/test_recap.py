@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.prompts import load_prompt
-from aggregator.recap import (
+from aggregator.llm.prompts import load_prompt
+from aggregator.recap.compose import (
     RecapDraft,
     RecapError,
     SectionDraft,

@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.config import Settings, Topic
-from aggregator.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 from aggregator.llm.cache import Cache, CallRecord, ModeMemory
 from aggregator.llm.client import LLMClient, acomplete_structured
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
+from aggregator.llm.prompts import Prompt, load_prompt
 from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
 from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
-from aggregator.prompts import Prompt, load_prompt
+from aggregator.summarize.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 
 
 @dataclass

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.db.claims import CHUNK
 from aggregator.db.models import Article, Item, Source, Story, StoryRelation
-from aggregator.dedupe import Signature
+from aggregator.dedupe.index import Signature
 
 
 class ItemRow(NamedTuple):

@@ -31,7 +31,8 @@ from aggregator.context import Context
 from aggregator.db.models import Card, Delivery, Item, Recap, Story, Subscriber
 from aggregator.db.types import utcnow
 from aggregator.log import event
-from aggregator.mail import (
+from aggregator.recap.compose import RecapDoc
+from aggregator.recap.mail import (
     MailError,
     SendError,
     SmtpSender,
@@ -41,8 +42,7 @@ from aggregator.mail import (
     message_id,
     secret_key,
 )
-from aggregator.pipeline.report import StageReport
-from aggregator.recap import RecapDoc
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.pipeline.deliver")
 STAGE = "deliver"

@@ -156,7 +156,7 @@ def signatures(
 
 def _on_new_pool(docs: list[tuple[str, str]], workers: int) -> Iterator[Signature]:
     """Return signatures made by a pool of `workers` processes that ends with the iteration."""
-    with process_pool(workers, ["aggregator.dedupe"]) as pool:
+    with process_pool(workers, ["aggregator.dedupe.index"]) as pool:
         yield from pool.map(_signature_pair, docs, chunksize=256)
 
 

@@ -21,10 +21,9 @@ from aggregator.llm.cache import DbCache, DbModeMemory, record_calls
 from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.output import BudgetExceeded
 from aggregator.llm.pricing import DailyBudget, next_utc_day
-from aggregator.llm.workloop import Outcome, Unit, WorkLoop
 from aggregator.log import event
-from aggregator.pipeline.report import StageReport
-from aggregator.summarize import (
+from aggregator.report import StageReport
+from aggregator.summarize.summarizer import (
     CardResult,
     ExtractiveSummarizer,
     LLMSummarizer,
@@ -32,6 +31,7 @@ from aggregator.summarize import (
     card_hash,
     story_rank,
 )
+from aggregator.summarize.workloop import Outcome, Unit, WorkLoop
 
 log = logging.getLogger("aggregator.pipeline.summarize")
 STAGE = "summarize"

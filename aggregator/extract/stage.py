@@ -20,12 +20,12 @@ from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job
 from aggregator.db.types import utcnow
-from aggregator.extract import MIN_PAGE_WORDS, Extraction, ItemText, choose_text, extract
-from aggregator.extraction.text import word_count
+from aggregator.extract.article import MIN_PAGE_WORDS, Extraction, ItemText, choose_text, extract
+from aggregator.extract.robots import RobotsCache, RobotsUnavailable
+from aggregator.extract.text import word_count
 from aggregator.log import event
-from aggregator.pipeline.report import StageReport
 from aggregator.pools import kept_pool
-from aggregator.robots import RobotsCache, RobotsUnavailable
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.pipeline.extract")
 STAGE = "extract"
@@ -180,7 +180,7 @@ def _process_pool(ctx: Context, pages: int) -> Executor | None:
     cores = os.cpu_count() or 1
     if pages < PROCESS_POOL_MIN_PAGES or cores < 2:
         return None
-    return kept_pool(ctx.extras, _POOL_KEY, cores, ["aggregator.extract"])
+    return kept_pool(ctx.extras, _POOL_KEY, cores, ["aggregator.extract.article"])
 
 
 def _run_all(ctx: Context, work: list[Work], advance: Callable[[int], None]) -> list[Outcome]:

@@ -10,7 +10,7 @@ import click
 
 from aggregator.config import ConfigError, Settings, load_settings
 from aggregator.db.session import DatabaseError
-from aggregator.pipeline.report import StageNotBuilt
+from aggregator.report import StageNotBuilt
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -9,19 +9,19 @@ from typing import Any
 
 from aggregator.context import Context
 from aggregator.log import event
-from aggregator.pipeline.report import StageNotBuilt, StageReport
+from aggregator.report import StageNotBuilt, StageReport
 
 log = logging.getLogger("aggregator.pipeline")
 
 # Stage name -> (module, runner function). Work flows top to bottom.
 RUNNERS: dict[str, tuple[str, str]] = {
-    "collect": ("aggregator.pipeline.collect", "run_collect"),
-    "extract": ("aggregator.pipeline.extract", "run_extract"),
-    "dedupe": ("aggregator.pipeline.dedupe", "run_dedupe"),
-    "summarize": ("aggregator.pipeline.summarize", "run_summarize"),
-    "publish": ("aggregator.pipeline.publish", "run_publish"),
-    "recap": ("aggregator.pipeline.recap", "run_recap"),
-    "deliver": ("aggregator.pipeline.deliver", "run_deliver"),
+    "collect": ("aggregator.collect.stage", "run_collect"),
+    "extract": ("aggregator.extract.stage", "run_extract"),
+    "dedupe": ("aggregator.dedupe.stage", "run_dedupe"),
+    "summarize": ("aggregator.summarize.stage", "run_summarize"),
+    "publish": ("aggregator.publish.stage", "run_publish"),
+    "recap": ("aggregator.recap.stage", "run_recap"),
+    "deliver": ("aggregator.recap.deliver", "run_deliver"),
 }
 PROCESS_STAGES = ("extract", "dedupe", "summarize")
 # Bound on rounds of the process loop so a stage that keeps re-queueing cannot spin forever.

@@ -14,17 +14,17 @@ from aggregator.collect.engine import Outcome, SourceJob, collect_sources
 from aggregator.collect.fetch import Fetcher
 from aggregator.collect.health import backoff_interval, later, mean_gap, next_interval
 from aggregator.collect.rss import one_line
-from aggregator.config import ConfigError, Settings
-from aggregator.context import Context
-from aggregator.db.types import utcnow
-from aggregator.log import event
-from aggregator.pipeline.collect_store import (
+from aggregator.collect.store import (
     enqueue_extract,
     sync_sources,
     update_sources,
     upsert_items,
 )
-from aggregator.pipeline.report import StageReport
+from aggregator.config import ConfigError, Settings
+from aggregator.context import Context
+from aggregator.db.types import utcnow
+from aggregator.log import event
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.collect")
 

@@ -13,11 +13,11 @@ from typing import Any
 import click
 
 from aggregator import __version__
-from aggregator.cli_common import State, UserError, handle_errors, pass_state
+from aggregator.cli.common import State, UserError, handle_errors, pass_state
 from aggregator.config import resolve_config_path
 from aggregator.db.session import DatabaseError
 from aggregator.log import setup_logging
-from aggregator.pipeline.report import StageNotBuilt, StageReport
+from aggregator.report import StageNotBuilt, StageReport
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -265,7 +265,7 @@ def demo(state: State, serve: bool, port: int, directory: str) -> None:
 @handle_errors
 def status(state: State, as_json: bool) -> None:
     """Show sources' health, queue depths, failures, LLM spend, last publish and recap."""
-    from aggregator.status import collect_status
+    from aggregator.cli.status import collect_status
 
     ctx = state.context()
     with ctx.session() as session:
@@ -273,7 +273,7 @@ def status(state: State, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        from aggregator.status_view import print_status
+        from aggregator.cli.status_view import print_status
 
         print_status(document)
 
@@ -289,7 +289,7 @@ def status(state: State, as_json: bool) -> None:
 def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     """Print items with their cards as planner API records (JSON or JSON Lines)."""
     from aggregator.config import parse_duration
-    from aggregator.export import export_records, write_records
+    from aggregator.publish.export import export_records, write_records
 
     try:
         seconds = parse_duration(since)
@@ -303,7 +303,7 @@ def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     write_records(records, fmt, sys.stdout)
 
 
-from aggregator.cli_subscribers import deliver, subscribers  # noqa: E402 (needs main defined)
+from aggregator.cli.subscribers import deliver, subscribers  # noqa: E402 (needs main defined)
 from aggregator.evals.cli import eval_group  # noqa: E402
 
 main.add_command(subscribers)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.db.models import Subscriber
 from aggregator.db.types import utcnow
-from aggregator.mail import read_token
+from aggregator.recap.mail import read_token
 
 ACTIVE = "active"
 UNSUBSCRIBED = "unsubscribed"

@@ -17,12 +17,12 @@ from aggregator.context import Context
 from aggregator.db.meta import set_meta
 from aggregator.db.models import Card, Item, Recap, Source, Story
 from aggregator.log import event
-from aggregator.pipeline.report import StageReport
 from aggregator.publish import data as pd
 from aggregator.publish.paths import safe_week
 from aggregator.publish.sanitize import clean_text
 from aggregator.publish.search import INDEX_DIR, index_site
 from aggregator.publish.site import build_site
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.publish")
 CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from aggregator.context import Context
 from aggregator.db.models import Article, LLMCall
 from aggregator.db.types import utcnow
-from aggregator.pipeline.report import StageReport
+from aggregator.report import StageReport
 
 
 def run_housekeeping(ctx: Context) -> StageReport:

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aggregator.extraction.metadata import PageMeta, page_metadata
-from aggregator.extraction.text import paragraphs_text, word_count
+from aggregator.extract.metadata import PageMeta, page_metadata
+from aggregator.extract.text import paragraphs_text, word_count
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

@@ -16,8 +16,7 @@ from aggregator.db.models import Card, Item, LLMCall, Recap, Source, Story, Stor
 from aggregator.db.types import utcnow
 from aggregator.llm.cache import CallRecord, DbCache, DbModeMemory, record_calls
 from aggregator.log import event
-from aggregator.pipeline.report import StageReport
-from aggregator.recap import (
+from aggregator.recap.compose import (
     RecapDoc,
     RecapDraft,
     RecapError,
@@ -31,6 +30,7 @@ from aggregator.recap import (
     stories_block,
     validate_draft,
 )
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.pipeline.recap")
 STAGE = "recap"
@@ -120,7 +120,7 @@ def llm_recap(ctx: Context, week: str, stories: list[StoryDigest], spent: float)
     from aggregator.llm.client import ClientConfig, complete_structured
     from aggregator.llm.output import LLMError
     from aggregator.llm.pricing import DailyBudget
-    from aggregator.prompts import load_prompt
+    from aggregator.llm.prompts import load_prompt
 
     settings = ctx.settings
     prompt = load_prompt(settings.llm.recap_prompt)

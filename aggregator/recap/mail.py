@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from aggregator.config import EmailSettings, Settings
 from aggregator.db.types import utcnow
-from aggregator.recap import RecapDoc
+from aggregator.recap.compose import RecapDoc
 
 _TOKEN_PURPOSE = b"unsubscribe\0"
 SMTP_TIMEOUT = 30.0

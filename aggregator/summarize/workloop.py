@@ -11,7 +11,7 @@ from typing import Any
 
 from aggregator.llm.cache import CallRecord
 from aggregator.llm.output import BudgetExceeded, LLMError
-from aggregator.summarize import CardResult, StoryInput
+from aggregator.summarize.summarizer import CardResult, StoryInput
 
 
 @dataclass

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from aggregator.context import Context
 from aggregator.db import claims
-from aggregator.dedupe import (
+from aggregator.dedupe import store
+from aggregator.dedupe.ids import iso_week, rank, slugify, story_uid
+from aggregator.dedupe.index import (
     MEMBERS_KEPT,
     PARALLEL_MIN_DOCS,
     RELATED_DAYS,
@@ -30,13 +32,11 @@ from aggregator.dedupe import (
     StoryIndex,
     signatures,
 )
-from aggregator.extraction.text import html_to_text
+from aggregator.dedupe.store import ItemRow, StoryState
+from aggregator.extract.text import html_to_text
 from aggregator.log import event
-from aggregator.pipeline import dedupe_store as store
-from aggregator.pipeline.dedupe_store import ItemRow, StoryState
-from aggregator.pipeline.report import StageReport
 from aggregator.pools import kept_pool
-from aggregator.story_ids import iso_week, rank, slugify, story_uid
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.pipeline.dedupe")
 STAGE = "dedupe"
@@ -158,7 +158,7 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
     texts = [(doc.title, body) for doc, body, _ in docs]
     workers = min(2, os.cpu_count() or 1)
     big = workers > 1 and len(texts) >= PARALLEL_MIN_DOCS
-    pool = kept_pool(run.ctx.extras, POOL_KEY, workers, ["aggregator.dedupe"]) if big else None
+    pool = kept_pool(run.ctx.extras, POOL_KEY, workers, ["aggregator.dedupe.index"]) if big else None
     try:
         # A big batch is hashed by the workers while this process loads the stored stories,
         # then matched item by item as the signatures come in.

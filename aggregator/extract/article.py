@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from aggregator.extraction.decode import decode_html
-from aggregator.extraction.html import extract_html
-from aggregator.extraction.pdf import extract_pdf
-from aggregator.extraction.text import (
+from aggregator.extract.decode import decode_html
+from aggregator.extract.html import extract_html
+from aggregator.extract.pdf import extract_pdf
+from aggregator.extract.text import (
     content_hash,
     guess_language,
     html_to_text,

@@ -1,0 +1,1 @@
+"""Dedupe stage: duplicates, same-event grouping into stories, related stories."""

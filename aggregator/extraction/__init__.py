@@ -1,1 +1,0 @@
-"""Article extraction parts: decoding, HTML and PDF text, page metadata, feed fallbacks."""

@@ -1,0 +1,1 @@
+"""Recap stage: the week's stories become a recap; delivery by email."""

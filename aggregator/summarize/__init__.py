@@ -1,0 +1,1 @@
+"""Summarize stage: a story's articles become a card (LLM or extractive), citations checked."""
