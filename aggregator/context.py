@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from aggregator.config import Settings, base_dir
+from aggregator.config import base_dir
 from aggregator.db.session import make_engine, session_factory, session_scope, upgrade
 from aggregator.progress import Progress, quiet_progress
+from aggregator.settings import Settings
 
 
 @dataclass

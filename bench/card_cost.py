@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.config import LLMSettings, Settings  # noqa: E402
 from aggregator.llm.output import build_messages  # noqa: E402
 from aggregator.llm.pricing import call_cost, price_for  # noqa: E402
 from aggregator.llm.prompts import Prompt, load_prompt  # noqa: E402
 from aggregator.llm.tokens import count_tokens, estimate_tokens, exact_counts  # noqa: E402
+from aggregator.settings import LLMSettings, Settings  # noqa: E402
 from aggregator.summarize.summarizer import (  # noqa: E402
     StoryInput,
     card_schema,

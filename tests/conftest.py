@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from aggregator.config import Settings, load_settings
+from aggregator.config import load_settings
 from aggregator.context import Context, open_context
+from aggregator.settings import Settings
 
 PG_ENV = "AGGREGATOR_TEST_DATABASE_URL"
 PG_SKIP = (

@@ -8,9 +8,10 @@ from typing import Any, TypeVar
 
 import click
 
-from aggregator.config import ConfigError, Settings, load_settings
+from aggregator.config import ConfigError, load_settings
 from aggregator.db.session import DatabaseError
 from aggregator.report import StageNotBuilt
+from aggregator.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

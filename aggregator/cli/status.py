@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aggregator.collect.health import source_status
-from aggregator.config import Settings
 from aggregator.db.claims import queue_depths
 from aggregator.db.meta import get_meta
 from aggregator.db.models import Job, LLMCall, Recap, Source
 from aggregator.db.types import utcnow
+from aggregator.settings import Settings
 
 
 def _iso(value: datetime | None) -> str | None:

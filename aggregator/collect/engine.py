@@ -20,8 +20,8 @@ from aggregator.collect.fetch import Fetcher, FetchError, FetchResult
 from aggregator.collect.health import cache_max_age
 from aggregator.collect.reddit import RedditError, RedditResult, collect_subreddit, make_reddit
 from aggregator.collect.rss import FEED_ACCEPT, one_line, parse_feed
-from aggregator.config import RedditSource, RSSSource, Settings
 from aggregator.pools import process_pool
+from aggregator.settings import RedditSource, RSSSource, Settings
 
 # Below this many feeds, starting worker processes costs more than parsing in the threads.
 PROCESS_POOL_MIN_FEEDS = 16

@@ -23,7 +23,7 @@ from aggregator.collect.transport import (
     parse_retry_after,
 )
 from aggregator.collect.urls import IPAddress, blocked_reason, parse_ip_host
-from aggregator.config import FetchSettings
+from aggregator.settings import FetchSettings
 
 __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

@@ -18,7 +18,7 @@ from aggregator.collect.rss import (
     parse_feed,
 )
 from aggregator.collect.urls import canonical_url
-from aggregator.config import RedditSettings, RedditSource
+from aggregator.settings import RedditSettings, RedditSource
 
 # Reddit's RSS content ends with `<a href="...">[link]</a>`: the post's target.
 _LINK_ANCHOR = re.compile(r"""<a href="([^"]+)">\[link\]</a>""")

@@ -20,11 +20,12 @@ from aggregator.collect.store import (
     update_sources,
     upsert_items,
 )
-from aggregator.config import ConfigError, Settings
+from aggregator.config import ConfigError
 from aggregator.context import Context
 from aggregator.db.types import utcnow
 from aggregator.log import event
 from aggregator.report import StageReport
+from aggregator.settings import Settings
 
 log = logging.getLogger("aggregator.collect")
 

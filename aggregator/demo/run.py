@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from aggregator.config import Settings, load_settings, output_dir
+from aggregator.config import load_settings, output_dir
 from aggregator.context import open_context
 from aggregator.db.models import Article, Card, Item, Recap, Source, Story
 from aggregator.pipeline import available_stages, run_once, run_stage
 from aggregator.report import StageReport
+from aggregator.settings import Settings
 
 DEMO_DB = "aggregator-demo.db"
 

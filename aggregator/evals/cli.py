@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from aggregator.config import ConfigError, Settings, load_settings
+from aggregator.config import ConfigError, load_settings
+from aggregator.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CACHE = Path(".aggregator-eval-cache")

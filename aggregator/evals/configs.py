@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from aggregator.config import ConfigError, Settings, Topic, load_settings
+from aggregator.config import ConfigError, load_settings
 from aggregator.evals.sets import EvalError
 from aggregator.llm.prompts import PromptError, load_prompt
+from aggregator.settings import Settings, Topic
 
 Mode = Literal["llm", "extractive"]
 EVAL_KEYS = {"name", "mode"}

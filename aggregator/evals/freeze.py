@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aggregator.config import Settings
 from aggregator.context import Context, open_context
 from aggregator.db.models import Article, Item, Source, Story, StoryTopic
 from aggregator.evals.sets import Case, EvalError, EvalSet, write_set
+from aggregator.settings import Settings
 
 # A topic below this score is a guess, not a label worth scoring against.
 LABEL_MIN_SCORE = 0.5

@@ -15,7 +15,6 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
-from aggregator.config import LLMSettings, ModelPrice
 from aggregator.llm.cache import Cache, CallRecord, ModeMemory, cache_key
 from aggregator.llm.output import (
     MODES,
@@ -34,6 +33,7 @@ from aggregator.llm.output import (
 from aggregator.llm.pricing import call_cost, price_for
 from aggregator.llm.prompts import Prompt
 from aggregator.llm.tokens import count_tokens
+from aggregator.settings import LLMSettings, ModelPrice
 
 M = TypeVar("M", bound=BaseModel)
 

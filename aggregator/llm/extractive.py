@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 from rapidfuzz import fuzz
 
-from aggregator.config import Topic
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
+from aggregator.settings import Topic
 
 # A closing quote or bracket after the full stop stays with its sentence (quotes stay verbatim).
 _SENTENCE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")

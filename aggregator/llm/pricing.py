@@ -6,9 +6,9 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 
-from aggregator.config import ModelPrice
 from aggregator.db.types import utcnow
 from aggregator.log import event
+from aggregator.settings import ModelPrice
 
 log = logging.getLogger("aggregator.llm.pricing")
 

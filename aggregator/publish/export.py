@@ -8,10 +8,10 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
-from aggregator.config import Settings, parse_duration
 from aggregator.publish.api import item_record
 from aggregator.publish.site import prepare
 from aggregator.publish.stage import load_site_input
+from aggregator.settings import Settings, parse_duration
 
 
 def _cutoff(since: datetime | timedelta | str | int | None) -> datetime | None:

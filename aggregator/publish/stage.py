@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Text, cast, func, select, text
 from sqlalchemy.orm import Session
 
-from aggregator.config import Settings, output_dir
+from aggregator.config import output_dir
 from aggregator.context import Context
 from aggregator.db.meta import set_meta
 from aggregator.db.models import Card, Item, Recap, Source, Story
@@ -23,6 +23,7 @@ from aggregator.publish.sanitize import clean_text
 from aggregator.publish.search import INDEX_DIR, index_site
 from aggregator.publish.site import build_site
 from aggregator.report import StageReport
+from aggregator.settings import Settings
 
 log = logging.getLogger("aggregator.publish")
 CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit

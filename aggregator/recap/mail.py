@@ -17,9 +17,9 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from aggregator.config import EmailSettings, Settings
 from aggregator.db.types import utcnow
 from aggregator.recap.compose import RecapDoc
+from aggregator.settings import EmailSettings, Settings
 
 _TOKEN_PURPOSE = b"unsubscribe\0"
 SMTP_TIMEOUT = 30.0

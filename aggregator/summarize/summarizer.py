@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aggregator.config import Settings, Topic
 from aggregator.llm.cache import Cache, CallRecord, ModeMemory
 from aggregator.llm.client import LLMClient, acomplete_structured
 from aggregator.llm.extractive import build_card
@@ -21,6 +20,7 @@ from aggregator.llm.prompts import Prompt, load_prompt
 from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
 from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
+from aggregator.settings import Settings, Topic
 from aggregator.summarize.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 
 

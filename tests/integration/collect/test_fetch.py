@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from aggregator.collect.fetch import Fetcher, FetchError
-from aggregator.config import FetchSettings
+from aggregator.settings import FetchSettings
 from tests.servers.feed_server import FeedServer
 
 pytestmark = pytest.mark.integration

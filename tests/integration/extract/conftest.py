@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from aggregator.config import Settings
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Item, Source
+from aggregator.settings import Settings
 from tests.servers.feed_server import FeedServer
 
 PAGES = Path(__file__).parents[2] / "fixtures" / "pages"

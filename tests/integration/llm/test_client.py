@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from aggregator.config import ModelPrice
 from aggregator.llm.cache import MemoryCache, MemoryModes
 from aggregator.llm.client import ClientConfig, LLMClient, acomplete_structured, complete_structured
 from aggregator.llm.output import BudgetExceeded, LLMError
 from aggregator.llm.pricing import DailyBudget
 from aggregator.llm.prompts import load_prompt
 from aggregator.llm.schema import CardDraft
+from aggregator.settings import ModelPrice
 from tests.integration.llm.conftest import API_KEY, FAST, fixture_json, fixture_text
 from tests.servers.openai_server import FakeOpenAI, Reply
 

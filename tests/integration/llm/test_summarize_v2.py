@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from aggregator.config import Settings
 from aggregator.context import Context, open_context
 from aggregator.db.models import Card, LLMCall
 from aggregator.llm.sentences import number_sentences
+from aggregator.settings import Settings
 from aggregator.summarize.stage import run_summarize
 from tests.integration.llm.conftest import FAST, add_story, fixture_text
 from tests.servers.openai_server import FakeOpenAI

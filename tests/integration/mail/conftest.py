@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from aggregator.config import Settings
 from aggregator.context import Context, open_context
+from aggregator.settings import Settings
 
 SECRET = "test-unsubscribe-secret"
 FROM = "Signal <recap@news.example.org>"

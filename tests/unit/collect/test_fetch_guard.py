@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aggregator.collect.fetch import Fetcher, FetchError
-from aggregator.config import FetchSettings
+from aggregator.settings import FetchSettings
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from aggregator.collect.health import (
     next_interval,
     source_status,
 )
-from aggregator.config import Settings
+from aggregator.settings import Settings
 
 NOW = datetime(2026, 11, 5, 12, tzinfo=UTC)
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import ConfigError, load_settings, parse_duration
+from aggregator.config import ConfigError, load_settings
+from aggregator.settings import parse_duration
 from aggregator.starter import STARTER_CONFIG
 
 

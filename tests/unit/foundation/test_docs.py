@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from aggregator.config import RedditSource, RSSSource, Settings
+from aggregator.settings import RedditSource, RSSSource, Settings
 
 DOC = (Path(__file__).resolve().parents[3] / "docs" / "configuration.md").read_text()
 
@@ -44,6 +44,6 @@ def test_docs_source_keys_documented() -> None:
 
 
 def test_docs_topic_keys_documented() -> None:
-    from aggregator.config import Topic
+    from aggregator.settings import Topic
 
     assert set(Topic.model_fields) <= documented_keys("topics")

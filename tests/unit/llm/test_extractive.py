@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aggregator.config import Settings, Topic
 from aggregator.llm.extractive import build_card, score_topics, split_sentences
+from aggregator.settings import Settings, Topic
 from aggregator.summarize.grounding import ground_card
 from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput
 

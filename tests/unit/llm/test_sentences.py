@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.config import Topic
 from aggregator.llm.prompts import PromptError, load_prompt
 from aggregator.llm.sentences import (
     IdCardDraft,
@@ -15,6 +14,7 @@ from aggregator.llm.sentences import (
     resolve_ids,
 )
 from aggregator.llm.tokens import truncate_to_tokens
+from aggregator.settings import Topic
 from aggregator.summarize.grounding import ground_card
 from aggregator.summarize.summarizer import StoryInput, card_schema, draft_model, prompt_variables
 

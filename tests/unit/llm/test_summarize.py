@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aggregator.config import Topic
 from aggregator.llm.prompts import load_prompt
+from aggregator.settings import Topic
 from aggregator.summarize.summarizer import (
     StoryInput,
     card_schema,

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.config import ModelPrice
 from aggregator.llm.cache import cache_key
 from aggregator.llm.pricing import DailyBudget, call_cost, next_utc_day, price_for
 from aggregator.llm.tokens import count_tokens, estimate_tokens, truncate_to_tokens
+from aggregator.settings import ModelPrice
 
 PARAGRAPHS = [f"Paragraph {i} " + "word " * 40 for i in range(10)]
 TEXT = "\n\n".join(p.strip() for p in PARAGRAPHS)

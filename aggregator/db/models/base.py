@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: sources, items, articles, stories, cards, LLM calls, recaps, work state."""
+"""SQLAlchemy 2 models: the declarative base and the content tables (sources to cards)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Float,
     ForeignKey,
-    Index,
-    Integer,
     MetaData,
     String,
     Text,
@@ -203,127 +200,3 @@ class Card(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     story: Mapped[Story] = relationship(back_populates="card")
-
-
-class LLMCall(Base):
-    """One request to a model (the cost ledger); never holds secrets."""
-
-    __tablename__ = "llm_calls"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(32))
-    subject: Mapped[str | None] = mapped_column(String(64), index=True)
-    model: Mapped[str] = mapped_column(String(200))
-    prompt_name: Mapped[str | None] = mapped_column(String(100))
-    prompt_version: Mapped[str | None] = mapped_column(String(32))
-    prompt_sha256: Mapped[str | None] = mapped_column(String(64))
-    cache_key: Mapped[str | None] = mapped_column(String(64), index=True)
-    cached: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str | None] = mapped_column(Text)
-    output_mode: Mapped[str | None] = mapped_column(String(16))
-    tokens_in: Mapped[int] = mapped_column(default=0)
-    tokens_out: Mapped[int] = mapped_column(default=0)
-    tokens_cached: Mapped[int] = mapped_column(default=0)
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
-    latency_ms: Mapped[int] = mapped_column(default=0)
-    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    response_text: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class LLMCacheEntry(Base):
-    """A validated model answer keyed by sha256(model, prompt sha, input, parameters)."""
-
-    __tablename__ = "llm_cache"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    model: Mapped[str] = mapped_column(String(200))
-    response: Mapped[dict[str, Any]]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Recap(Base):
-    """One revision of a week's recap."""
-
-    __tablename__ = "recaps"
-    __table_args__ = (UniqueConstraint("week", "revision", name="uq_recaps_week_revision"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    week: Mapped[str] = mapped_column(String(8), index=True)
-    revision: Mapped[int] = mapped_column(default=1)
-    title: Mapped[str] = mapped_column(Text)
-    recap: Mapped[dict[str, Any]]
-    story_ids: Mapped[list[Any]] = mapped_column(default=list)
-    mode: Mapped[str] = mapped_column(String(16))
-    model: Mapped[str | None] = mapped_column(String(200))
-    prompt_name: Mapped[str | None] = mapped_column(String(100))
-    prompt_version: Mapped[str | None] = mapped_column(String(32))
-    prompt_sha256: Mapped[str | None] = mapped_column(String(64))
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Subscriber(Base):
-    """An email address that receives the weekly recap."""
-
-    __tablename__ = "subscribers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
-    origin: Mapped[str] = mapped_column(String(16), default="cli")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    unsubscribed_at: Mapped[datetime | None]
-
-
-class Delivery(Base):
-    """One recap revision sent (or to send) to one subscriber."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("recap_id", "subscriber_id", name="uq_deliveries_recap_subscriber"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    recap_id: Mapped[int] = mapped_column(ForeignKey("recaps.id", ondelete="CASCADE"))
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None]
-    message_id: Mapped[str | None] = mapped_column(String(255))
-    sent_at: Mapped[datetime | None]
-
-
-class Job(Base):
-    """Per-stage work state of one subject (an item or a story): what is still to do."""
-
-    __tablename__ = "jobs"
-    __table_args__ = (
-        UniqueConstraint("stage", "subject_id", name="uq_jobs_stage_subject"),
-        Index("ix_jobs_ready", "stage", "status", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    stage: Mapped[str] = mapped_column(String(16))
-    subject_id: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    priority: Mapped[float] = mapped_column(Float, default=0.0)
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_by: Mapped[str | None] = mapped_column(String(120))
-    lease_until: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class Meta(Base):
-    """Small service-wide facts: last publish, scheduler leader, per-server LLM modes."""
-
-    __tablename__ = "meta"
-
-    key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
