@@ -9,11 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY aggregator ./aggregator
-COPY alembic ./alembic
-COPY prompts ./prompts
-COPY examples ./examples
-# Editable install: prompts/, alembic/ and examples/ are read from /app at run time.
-RUN pip install -e . \
+# Prompts, migrations and the demo's examples ship inside the package.
+RUN pip install . \
     && useradd --create-home --uid 10001 aggregator \
     && mkdir -p /data /site /config \
     && chown aggregator:aggregator /data /site /config

@@ -191,7 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompt", default="summarize_item/v2", help="the prompt checked")
     parser.add_argument("--baseline", default="summarize_item/v1", help="printed for comparison")
-    parser.add_argument("--config", type=Path, default=ROOT / "examples" / "aggregator.toml",
+    parser.add_argument("--config", type=Path, default=ROOT / "aggregator" / "demo" / "examples" / "aggregator.toml",
                         help="a config whose topics and [llm] settings are used")  # fmt: skip
     parser.add_argument("--corpus", type=Path, help="a ground-truth.json of article bodies")
     parser.add_argument("--limit", type=int, default=200)

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_DIR = PROJECT_ROOT / "alembic"
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+ALEMBIC_DIR = PACKAGE_ROOT / "migrations"
 
 
 class DatabaseError(Exception):

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aggregator
-
 # `{{date:-3d 09:15}}` is 09:15 UTC three days before today; `-5h` is five hours ago.
 # An optional `|rfc822`, `|rfc3339`, `|epoch`, `|iso` or `|human` picks the format.
 _DATE = re.compile(r"\{\{date:\s*([^}|]+?)\s*(?:\|(\w+))?\}\}")
@@ -24,8 +22,8 @@ SITE_URL = "http://127.0.0.1:8000/"
 
 
 def examples_dir() -> Path:
-    """Return the repository's examples/ folder (the demo's sources and config)."""
-    return Path(aggregator.__file__).resolve().parents[1] / "examples"
+    """Return the bundled examples folder, aggregator/demo/examples/ (the demo's sources and config)."""
+    return Path(__file__).resolve().parent / "examples"
 
 
 def relative_time(spec: str, now: datetime | None = None) -> datetime:

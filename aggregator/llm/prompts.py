@@ -1,4 +1,4 @@
-"""Prompts as versioned files under prompts/: load one by name, render it with $variables."""
+"""Prompts as versioned files under aggregator/prompts/: load one by name, render it with $variables."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 SUFFIX = ".toml"
 
 
