@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db.models import Article, LLMCall
-from aggregator.db.types import utcnow
 from aggregator.report import StageReport
 
 

@@ -21,7 +21,7 @@ RUNNERS: dict[str, tuple[str, str]] = {
     "summarize": ("aggregator.summarize.stage", "run_summarize"),
     "publish": ("aggregator.publish.stage", "run_publish"),
     "recap": ("aggregator.recap.stage", "run_recap"),
-    "deliver": ("aggregator.recap.deliver", "run_deliver"),
+    "deliver": ("aggregator.deliver.stage", "run_deliver"),
 }
 PROCESS_STAGES = ("extract", "dedupe", "summarize")
 # Bound on rounds of the process loop so a stage that keeps re-queueing cannot spin forever.

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aggregator.clock import utcnow  # noqa: E402
 from aggregator.config import load_settings  # noqa: E402
 from aggregator.context import open_context  # noqa: E402
 from aggregator.db.models import Article, Item, Job, Source, Story  # noqa: E402
-from aggregator.db.types import utcnow  # noqa: E402
 from aggregator.summarize.stage import run_summarize  # noqa: E402
 
 _VOCABULARY = (

@@ -288,7 +288,8 @@ def status(state: State, as_json: bool) -> None:
 @handle_errors
 def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     """Print items with their cards as planner API records (JSON or JSON Lines)."""
-    from aggregator.publish.export import export_records, write_records
+    from aggregator.publish.export import write_records
+    from aggregator.publish.stage import export_records
     from aggregator.settings import parse_duration
 
     try:

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.collect.health import source_status
 from aggregator.db.claims import queue_depths
 from aggregator.db.meta import get_meta
 from aggregator.db.models import Job, LLMCall, Recap, Source
-from aggregator.db.types import utcnow
 from aggregator.settings import Settings
 
 

@@ -15,8 +15,8 @@ from aggregator.cli.common import State, UserError, handle_errors, pass_state
 @contextlib.contextmanager
 def subscriber_errors() -> Iterator[None]:
     """Turn subscriber and mail input errors into one-line user errors."""
-    from aggregator.recap.mail import MailError
-    from aggregator.recap.subscribers import SubscriberError
+    from aggregator.deliver.mail import MailError
+    from aggregator.deliver.store import SubscriberError
 
     try:
         yield
@@ -35,7 +35,7 @@ def subscribers() -> None:
 @handle_errors
 def subscribers_add(state: State, emails: tuple[str, ...]) -> None:
     """Subscribe one or more addresses (re-subscribes an address that had left)."""
-    from aggregator.recap.subscribers import add_subscriber, normalize_email
+    from aggregator.deliver.store import add_subscriber, normalize_email
 
     with subscriber_errors():
         for email in emails:  # all or nothing: check every address before adding any
@@ -53,8 +53,8 @@ def subscribers_add(state: State, emails: tuple[str, ...]) -> None:
 @handle_errors
 def subscribers_remove(state: State, email: str | None, token: str | None) -> None:
     """Unsubscribe EMAIL, or the address a signed --token names."""
-    from aggregator.recap.mail import secret_key
-    from aggregator.recap.subscribers import remove_by_token, remove_subscriber
+    from aggregator.deliver.mail import secret_key
+    from aggregator.deliver.store import remove_by_token, remove_subscriber
 
     if bool(email) == bool(token):
         raise UserError("subscribers: give either an EMAIL or --token TOKEN")
@@ -78,7 +78,7 @@ def subscribers_remove(state: State, email: str | None, token: str | None) -> No
 @handle_errors
 def subscribers_list(state: State, status: str, as_json: bool) -> None:
     """List subscribers: address, status, origin, date added."""
-    from aggregator.recap.subscribers import list_subscribers
+    from aggregator.deliver.store import list_subscribers
 
     with state.context().session() as session:
         data = [
@@ -104,7 +104,7 @@ def subscribers_list(state: State, status: str, as_json: bool) -> None:
 @handle_errors
 def subscribers_import(state: State, file: Any) -> None:
     """Subscribe every address in FILE (one per line, or CSV with the address first; - is stdin)."""
-    from aggregator.recap.subscribers import import_subscribers
+    from aggregator.deliver.store import import_subscribers
 
     with state.context().session() as session:
         result = import_subscribers(session, file)

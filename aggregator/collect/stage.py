@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.collect.engine import Outcome, SourceJob, collect_sources
 from aggregator.collect.fetch import Fetcher
 from aggregator.collect.health import backoff_interval, later, mean_gap, next_interval
@@ -22,7 +23,6 @@ from aggregator.collect.store import (
 )
 from aggregator.config import ConfigError
 from aggregator.context import Context
-from aggregator.db.types import utcnow
 from aggregator.log import event
 from aggregator.report import StageReport
 from aggregator.settings import Settings

@@ -10,11 +10,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.collect.compact import ROW_FIELDS, Row
 from aggregator.db import claims
 from aggregator.db.bulk import converter, untyped
 from aggregator.db.models import Item, Job, Source
-from aggregator.db.types import utcnow
 from aggregator.settings import Settings
 
 ITEMS = Item.__table__

@@ -7,10 +7,9 @@ from typing import Any
 
 from sqlalchemy import DateTime, TypeDecorator
 
+from aggregator.clock import utcnow
 
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
+__all__ = ["UTCDateTime", "utcnow"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

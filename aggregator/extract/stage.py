@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job
-from aggregator.db.types import utcnow
 from aggregator.extract.article import MIN_PAGE_WORDS, Extraction, ItemText, choose_text, extract
 from aggregator.extract.robots import RobotsCache, RobotsUnavailable
 from aggregator.extract.text import word_count

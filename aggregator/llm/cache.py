@@ -14,10 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator.clock import utcnow
 from aggregator.db.meta import get_meta, set_meta
 from aggregator.db.models import LLMCacheEntry, LLMCall
 from aggregator.db.session import session_scope
-from aggregator.db.types import utcnow
 
 _SPACE = re.compile(r"\s+")
 

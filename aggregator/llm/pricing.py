@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 
-from aggregator.db.types import utcnow
+from aggregator.clock import utcnow
 from aggregator.log import event
 from aggregator.settings import ModelPrice
 

@@ -1,4 +1,4 @@
-"""`aggregator export`: the planner records of the API, straight from the database."""
+"""`aggregator export`: choose and write the planner records of the API (plain data)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy.orm import Session
-
 from aggregator.publish.api import item_record
+from aggregator.publish.data import SiteInput
 from aggregator.publish.site import prepare
-from aggregator.publish.stage import load_site_input
-from aggregator.settings import Settings, parse_duration
+from aggregator.settings import parse_duration
 
 
 def _cutoff(since: datetime | timedelta | str | int | None) -> datetime | None:
@@ -27,19 +25,15 @@ def _cutoff(since: datetime | timedelta | str | int | None) -> datetime | None:
     return datetime.now(UTC) - since
 
 
-def export_records(
-    session: Session,
+def select_records(
+    data: SiteInput,
     since: datetime | timedelta | str | int | None = None,
     topic: str | None = None,
-    *,
-    settings: Settings | None = None,
 ) -> list[dict]:
     """Return the API records (newest first) of stories new or changed since `since`, in `topic`.
 
-    `since` is a datetime, a timedelta or a duration such as "7d"; settings give the permalinks'
-    base URL and topic names (defaults when omitted).
+    `since` is a datetime, a timedelta or a duration such as "7d".
     """
-    data = load_site_input(session, settings or Settings())
     prepare(data)
     cutoff = _cutoff(since)
     rows = {r.id: r for r in data.stories}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from functools import partial
 from typing import Any
@@ -18,6 +18,7 @@ from aggregator.db.meta import set_meta
 from aggregator.db.models import Card, Item, Recap, Source, Story
 from aggregator.log import event
 from aggregator.publish import data as pd
+from aggregator.publish.export import select_records
 from aggregator.publish.paths import safe_week
 from aggregator.publish.sanitize import clean_text
 from aggregator.publish.search import INDEX_DIR, index_site
@@ -317,3 +318,17 @@ def run_publish(ctx: Context, *, search: bool | None = None, **_options: Any) ->
             event(log, warning, level=logging.WARNING)
             report.errors.append(warning)
     return report
+
+
+def export_records(
+    session: Session,
+    since: datetime | timedelta | str | int | None = None,
+    topic: str | None = None,
+    *,
+    settings: Settings | None = None,
+) -> list[dict]:
+    """Return the planner records of stories new or changed since `since`, in `topic`.
+
+    Settings give the permalinks' base URL and topic names (defaults when omitted).
+    """
+    return select_records(load_site_input(session, settings or Settings()), since, topic)

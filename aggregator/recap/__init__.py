@@ -1,1 +1,1 @@
-"""Recap stage: the week's stories become a recap; delivery by email."""
+"""Recap stage: the week's stories become a recap (LLM or extractive), story ids checked."""

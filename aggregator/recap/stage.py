@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db.models import Card, Item, LLMCall, Recap, Source, Story, StoryTopic
-from aggregator.db.types import utcnow
 from aggregator.llm.cache import CallRecord, DbCache, DbModeMemory, record_calls
 from aggregator.log import event
 from aggregator.recap.compose import (

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job, LLMCall, Source, Story, StoryTopic
 from aggregator.db.models import Card as CardRow
-from aggregator.db.types import utcnow
 from aggregator.llm.cache import DbCache, DbModeMemory, record_calls
 from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.output import BudgetExceeded

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from aggregator.clock import utcnow
 from aggregator.collect import engine
 from aggregator.collect import stage as collect_module
 from aggregator.collect.stage import UnknownSource, run_collect
 from aggregator.collect.store import sync_sources
 from aggregator.context import Context, open_context
 from aggregator.db.models import Item, Job, Source
-from aggregator.db.types import utcnow
 from aggregator.settings import RSSSource, Settings
 from tests.integration.collect.conftest import FEEDS, rss
 from tests.servers.feed_server import FeedServer

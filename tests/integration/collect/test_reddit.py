@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from aggregator.clock import utcnow
 from aggregator.collect.fetch import Fetcher
 from aggregator.collect.reddit import RedditError, collect_subreddit, make_reddit
 from aggregator.collect.stage import run_collect
 from aggregator.context import open_context
 from aggregator.db.models import Item, Source
-from aggregator.db.types import utcnow
 from aggregator.demo.reddit_api import RedditAPIServer
 from aggregator.settings import RedditSource, Settings
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db.models import Article, Item, Source, Story, StoryTopic
-from aggregator.db.types import utcnow
 from aggregator.evals.cli import eval_group
 from aggregator.evals.freeze import freeze_from_db
 from aggregator.evals.sets import EvalError, load_set

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 import aggregator.extract.stage as extract_stage
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db.models import Article, Job
-from aggregator.db.types import utcnow
 from aggregator.extract.stage import run_extract
 from tests.integration.extract.conftest import HTML, fixture_page, item_factory
 from tests.servers.feed_server import FeedServer

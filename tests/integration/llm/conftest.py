@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.context import Context, open_context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Source, Story
-from aggregator.db.types import utcnow
 from aggregator.settings import Settings
 from tests.servers.openai_server import FakeOpenAI
 

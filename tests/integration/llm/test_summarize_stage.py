@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from aggregator.clock import utcnow
 from aggregator.context import Context, open_context
 from aggregator.db.models import Base, Card, Job, LLMCall, StoryTopic
-from aggregator.db.types import utcnow
 from aggregator.llm.pricing import next_utc_day
 from aggregator.llm.schema import Card as CardModel
 from aggregator.llm.schema import CardMeta

@@ -13,12 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from aggregator.clock import utcnow
 from aggregator.db.models import Delivery, Subscriber
-from aggregator.db.types import utcnow
-from aggregator.recap.deliver import run_deliver
-from aggregator.recap.mail import SmtpSender
+from aggregator.deliver.mail import SmtpSender
+from aggregator.deliver.stage import run_deliver
+from aggregator.deliver.store import add_subscriber, remove_by_token
 from aggregator.recap.stage import run_recap
-from aggregator.recap.subscribers import add_subscriber, remove_by_token
 from tests.integration.recap.factories import add_story
 
 pytestmark = pytest.mark.integration
@@ -221,8 +221,8 @@ CHILD = """
 import json, os, sys
 from aggregator.config import load_settings
 from aggregator.context import open_context
-from aggregator.recap.mail import SmtpSender
-from aggregator.recap.deliver import run_deliver
+from aggregator.deliver.mail import SmtpSender
+from aggregator.deliver.stage import run_deliver
 
 overrides, die_after = json.loads(sys.argv[1]), int(sys.argv[2])
 

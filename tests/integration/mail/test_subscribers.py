@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.recap.mail import make_token
-from aggregator.recap.subscribers import (
+from aggregator.deliver.mail import make_token
+from aggregator.deliver.store import (
     SubscriberError,
     add_subscriber,
     import_subscribers,

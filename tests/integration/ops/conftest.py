@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Source, Story
-from aggregator.db.types import utcnow
 
 WORDS = (
     "latency",

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Job
-from aggregator.db.types import utcnow
 
 pytestmark = pytest.mark.integration
 LEASE = timedelta(minutes=10)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Job
-from aggregator.db.types import utcnow
 
 pytestmark = pytest.mark.integration
 LEASE = timedelta(minutes=10)

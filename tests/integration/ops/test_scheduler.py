@@ -65,8 +65,8 @@ def test_scheduler_job_defaults_do_not_skip_late_runs(ctx) -> None:
 
 def test_needs_publish_follows_cards(ctx) -> None:
     assert needs_publish(ctx) is True  # never published
+    from aggregator.clock import utcnow
     from aggregator.db.meta import set_meta
-    from aggregator.db.types import utcnow
 
     with ctx.session() as session:
         set_meta(session, "last_publish_at", utcnow().isoformat())

@@ -11,8 +11,8 @@ import feedparser
 import pytest
 
 from aggregator.context import Context
-from aggregator.publish.export import export_records, write_records
-from aggregator.publish.stage import run_publish
+from aggregator.publish.export import write_records
+from aggregator.publish.stage import export_records, run_publish
 from tests.integration.publish.conftest import BASE_TIME, make_card
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,8 @@ import pytest
 
 from aggregator.config import output_dir
 from aggregator.context import Context
-from aggregator.publish.export import export_records
 from aggregator.publish.server import serve_site
-from aggregator.publish.stage import run_publish
+from aggregator.publish.stage import export_records, run_publish
 from tests.integration.publish.conftest import SiteFactory
 
 pytestmark = pytest.mark.integration

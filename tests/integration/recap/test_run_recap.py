@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from aggregator.clock import utcnow
 from aggregator.context import open_context
 from aggregator.db.models import LLMCall, Recap
-from aggregator.db.types import utcnow
 from aggregator.recap.compose import RecapDoc, last_complete_week
 from aggregator.recap.stage import run_recap
 from tests.integration.recap.factories import add_story

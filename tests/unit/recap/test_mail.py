@@ -6,8 +6,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from aggregator.recap.compose import RecapDoc, RecapSection, TopLink
-from aggregator.recap.mail import (
+from aggregator.deliver.mail import (
     MailError,
     StoryRef,
     build_message,
@@ -17,6 +16,7 @@ from aggregator.recap.mail import (
     secret_key,
     unsubscribe_url,
 )
+from aggregator.recap.compose import RecapDoc, RecapSection, TopLink
 
 SECRET = b"test-secret"
 

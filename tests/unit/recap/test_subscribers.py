@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.recap.subscribers import SubscriberError, normalize_email, parse_import_line
+from aggregator.deliver.store import SubscriberError, normalize_email, parse_import_line
 
 
 @pytest.mark.parametrize(

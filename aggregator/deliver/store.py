@@ -1,4 +1,4 @@
-"""Recap subscribers: add, remove (by address or signed token), list and import, on a session."""
+"""Deliver's SQL: subscribers added, removed (by address or signed token), listed and imported."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.db.models import Subscriber
-from aggregator.db.types import utcnow
-from aggregator.recap.mail import read_token
+from aggregator.deliver.mail import read_token
 
 ACTIVE = "active"
 UNSUBSCRIBED = "unsubscribed"

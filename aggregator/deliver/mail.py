@@ -17,7 +17,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from aggregator.db.types import utcnow
+from aggregator.clock import utcnow
 from aggregator.recap.compose import RecapDoc
 from aggregator.settings import EmailSettings, Settings
 

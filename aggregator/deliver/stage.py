@@ -27,12 +27,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db.models import Card, Delivery, Item, Recap, Story, Subscriber
-from aggregator.db.types import utcnow
-from aggregator.log import event
-from aggregator.recap.compose import RecapDoc
-from aggregator.recap.mail import (
+from aggregator.deliver.mail import (
     MailError,
     SendError,
     SmtpSender,
@@ -42,6 +40,8 @@ from aggregator.recap.mail import (
     message_id,
     secret_key,
 )
+from aggregator.log import event
+from aggregator.recap.compose import RecapDoc
 from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.pipeline.deliver")

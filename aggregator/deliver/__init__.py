@@ -1,0 +1,1 @@
+"""Deliver stage: the newest recap goes to subscribers by email, resumable after a crash."""
