@@ -2,59 +2,41 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from aggregator.collect.stage import run_collect
 from aggregator.context import Context
+from aggregator.dedupe.stage import run_dedupe
+from aggregator.deliver.stage import run_deliver
+from aggregator.extract.stage import run_extract
 from aggregator.log import event
-from aggregator.report import StageNotBuilt, StageReport
+from aggregator.publish.stage import run_publish
+from aggregator.recap.stage import run_recap
+from aggregator.report import StageReport
+from aggregator.summarize.stage import run_summarize
 
 log = logging.getLogger("aggregator.pipeline")
 
-# Stage name -> (module, runner function). Work flows top to bottom.
-RUNNERS: dict[str, tuple[str, str]] = {
-    "collect": ("aggregator.collect.stage", "run_collect"),
-    "extract": ("aggregator.extract.stage", "run_extract"),
-    "dedupe": ("aggregator.dedupe.stage", "run_dedupe"),
-    "summarize": ("aggregator.summarize.stage", "run_summarize"),
-    "publish": ("aggregator.publish.stage", "run_publish"),
-    "recap": ("aggregator.recap.stage", "run_recap"),
-    "deliver": ("aggregator.deliver.stage", "run_deliver"),
+# Stage name -> runner. Work flows top to bottom.
+RUNNERS: dict[str, Callable[..., StageReport]] = {
+    "collect": run_collect,
+    "extract": run_extract,
+    "dedupe": run_dedupe,
+    "summarize": run_summarize,
+    "publish": run_publish,
+    "recap": run_recap,
+    "deliver": run_deliver,
 }
 PROCESS_STAGES = ("extract", "dedupe", "summarize")
 # Bound on rounds of the process loop so a stage that keeps re-queueing cannot spin forever.
 MAX_ROUNDS = 50
 
 
-def load_runner(stage: str) -> Callable[..., StageReport]:
-    """Return the runner function of a stage; raise StageNotBuilt if its code does not exist."""
-    module_name, function = RUNNERS[stage]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise StageNotBuilt(f"{stage}: this stage is not built yet") from None
-        raise
-    return getattr(module, function)
-
-
-def available_stages() -> list[str]:
-    """Return the stages whose runner exists, in flow order."""
-    out = []
-    for stage in RUNNERS:
-        try:
-            load_runner(stage)
-        except StageNotBuilt:
-            continue
-        out.append(stage)
-    return out
-
-
 def run_stage(ctx: Context, stage: str, **options: Any) -> StageReport:
     """Run one stage once and log its summary line."""
-    report = load_runner(stage)(ctx, **options)
+    report = RUNNERS[stage](ctx, **options)
     event(
         log,
         "stage finished",
@@ -70,10 +52,9 @@ def run_stage(ctx: Context, stage: str, **options: Any) -> StageReport:
 def process_pending(ctx: Context, stages: tuple[str, ...] = PROCESS_STAGES) -> list[StageReport]:
     """Run extract -> dedupe -> summarize until no stage finds ready work; return merged reports."""
     merged = {stage: StageReport(stage) for stage in stages}
-    built = [s for s in stages if s in available_stages()]
     for _ in range(MAX_ROUNDS):
         progressed = False
-        for stage in built:
+        for stage in stages:
             if ctx.stop_requested:
                 return list(merged.values())
             report = run_stage(ctx, stage)
@@ -81,17 +62,14 @@ def process_pending(ctx: Context, stages: tuple[str, ...] = PROCESS_STAGES) -> l
             progressed = progressed or report.processed > 0
         if not progressed:
             break
-    return [merged[s] for s in built]
+    return [merged[s] for s in stages]
 
 
 def run_once(ctx: Context, *, publish: bool = True) -> list[StageReport]:
-    """Run every built stage once, in order: collect, process pending work, publish."""
-    stages = available_stages()
-    reports: list[StageReport] = []
-    if "collect" in stages:
-        reports.append(run_stage(ctx, "collect"))
+    """Run every stage once, in order: collect, process pending work, publish."""
+    reports: list[StageReport] = [run_stage(ctx, "collect")]
     reports += process_pending(ctx)
-    if publish and "publish" in stages and not ctx.stop_requested:
+    if publish and not ctx.stop_requested:
         reports.append(run_stage(ctx, "publish"))
     return reports
 

@@ -6,10 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class StageNotBuilt(Exception):
-    """A stage whose code does not exist yet; the CLI says so in one line and exits non-zero."""
-
-
 @dataclass
 class StageReport:
     """Counts for one run of one stage."""

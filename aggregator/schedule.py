@@ -21,7 +21,6 @@ from aggregator.db.models import Card, Recap
 from aggregator.locks import process_lock
 from aggregator.log import event
 from aggregator.pipeline import process_pending, run_stage
-from aggregator.report import StageNotBuilt
 
 log = logging.getLogger("aggregator.schedule")
 # Runs that are late by less than this still run (APScheduler's default of 1 s silently
@@ -60,8 +59,6 @@ def _guarded(ctx: Context, name: str, func_: Any) -> Any:
             return
         try:
             func_()
-        except StageNotBuilt as exc:
-            event(log, "job skipped", level=logging.DEBUG, job=name, reason=str(exc))
         except Exception as exc:
             event(
                 log,

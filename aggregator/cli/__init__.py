@@ -8,16 +8,23 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
 from aggregator import __version__
-from aggregator.cli.common import State, UserError, handle_errors, pass_state
+from aggregator.cli.common import (
+    State,
+    UserError,
+    handle_errors,
+    pass_state,
+    print_reports,
+    run_single_stage,
+)
+from aggregator.cli.eval import eval_group
+from aggregator.cli.subscribers import deliver, subscribers
 from aggregator.config import resolve_config_path
 from aggregator.db.session import DatabaseError
 from aggregator.log import setup_logging
-from aggregator.report import StageNotBuilt, StageReport
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,27 +42,6 @@ def main(click_ctx: click.Context, config: str | None, verbose: int) -> None:
     """News-aggregator summarizer: feeds and Reddit in, grounded cards, a static site and recaps out."""
     setup_logging(verbose)
     click_ctx.obj = State(config, verbose)
-
-
-def print_reports(reports: list[StageReport]) -> None:
-    """Print one summary line per stage report."""
-    for report in reports:
-        click.echo(report.summary())
-        for error in report.errors[:10]:
-            click.echo(f"  {error}")
-
-
-def run_single_stage(state: State, stage: str, **options: Any) -> StageReport:
-    """Run one stage and print its report; exit non-zero if it failed entirely."""
-    from aggregator.pipeline import load_runner, run_stage
-
-    load_runner(stage)  # says "not built yet" before touching the database
-    ctx = state.context()
-    report = run_stage(ctx, stage, **options)
-    print_reports([report])
-    if report.failed_entirely:
-        raise UserError(f"{stage}: every unit of work failed (see `aggregator status`)")
-    return report
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -245,12 +231,8 @@ def worker(state: State, once: bool) -> None:
 @handle_errors
 def demo(state: State, serve: bool, port: int, directory: str) -> None:
     """Run the whole pipeline offline on the bundled examples into ./site."""
-    try:
-        from aggregator.demo.run import run_demo
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("aggregator.demo.run", "aggregator.demo.server"):
-            raise
-        raise StageNotBuilt("demo: the offline demo is not built yet") from None
+    from aggregator.demo.run import run_demo
+
     site = run_demo(Path(directory), echo=click.echo)
     if serve:
         serve_directory(site, port)
@@ -304,8 +286,6 @@ def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     write_records(records, fmt, sys.stdout)
 
 
-from aggregator.cli.subscribers import deliver, subscribers  # noqa: E402 (needs main defined)
-from aggregator.evals.cli import eval_group  # noqa: E402
 
 main.add_command(subscribers)
 main.add_command(deliver)

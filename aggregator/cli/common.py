@@ -10,7 +10,8 @@ import click
 
 from aggregator.config import ConfigError, load_settings
 from aggregator.db.session import DatabaseError
-from aggregator.report import StageNotBuilt
+from aggregator.evals.sets import EvalError
+from aggregator.report import StageReport
 from aggregator.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,7 +37,7 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ConfigError as exc:
             raise UserError("\n".join(f"config: {p}" for p in exc.problems), 2) from None
-        except (DatabaseError, StageNotBuilt) as exc:
+        except (DatabaseError, EvalError) as exc:
             raise UserError(str(exc), 1) from None
         except KeyboardInterrupt:
             raise UserError("interrupted", 130) from None
@@ -68,3 +69,23 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def print_reports(reports: list[StageReport]) -> None:
+    """Print one summary line per stage report."""
+    for report in reports:
+        click.echo(report.summary())
+        for error in report.errors[:10]:
+            click.echo(f"  {error}")
+
+
+def run_single_stage(state: State, stage: str, **options: Any) -> StageReport:
+    """Run one stage and print its report; exit non-zero if it failed entirely."""
+    from aggregator.pipeline import run_stage
+
+    ctx = state.context()
+    report = run_stage(ctx, stage, **options)
+    print_reports([report])
+    if report.failed_entirely:
+        raise UserError(f"{stage}: every unit of work failed (see `aggregator status`)")
+    return report

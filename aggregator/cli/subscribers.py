@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from aggregator.cli.common import State, UserError, handle_errors, pass_state
+from aggregator.cli.common import State, UserError, handle_errors, pass_state, run_single_stage
 
 
 @contextlib.contextmanager
@@ -123,8 +123,6 @@ def subscribers_import(state: State, file: Any) -> None:
 @handle_errors
 def deliver(state: State) -> None:
     """Email the newest recap to subscribers who have not had it ([email] enabled = true)."""
-    from aggregator.cli import run_single_stage
-
     if not state.settings().email.enabled:
         raise UserError("deliver: email is off; set [email] enabled = true and the SMTP keys")
     run_single_stage(state, "deliver")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from aggregator.config import load_settings, output_dir
 from aggregator.context import open_context
 from aggregator.db.models import Article, Card, Item, Recap, Source, Story
-from aggregator.pipeline import available_stages, run_once, run_stage
+from aggregator.pipeline import run_once, run_stage
 from aggregator.report import StageReport
 from aggregator.settings import Settings
 
@@ -82,11 +82,9 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
         echo(f"demo: serving examples at {server.base_url} (loopback only); {mode}")
         ctx = open_context(settings)
         reports: list[StageReport] = run_once(ctx, publish=False)
-        if "recap" in available_stages():
-            for week in _recap_weeks(ctx):
-                reports.append(run_stage(ctx, "recap", week=week))
-        if "publish" in available_stages():
-            reports.append(run_stage(ctx, "publish"))
+        for week in _recap_weeks(ctx):
+            reports.append(run_stage(ctx, "recap", week=week))
+        reports.append(run_stage(ctx, "publish"))
         counts = _counts(settings, ctx)
         with ctx.session() as session:
             broken = session.scalars(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -181,15 +179,3 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += ["## Cases without a card", ""]
         lines += [f"- {case} ({label}): {error}" for case, label, error in failures] + [""]
     return "\n".join(lines)
-
-
-def write_reports(doc: dict[str, Any], out: Path) -> dict[str, Path]:
-    """Write report.json, report.md and report.html into `out`; return their paths."""
-    from aggregator.evals.report_html import render_html
-
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "report.json", "md": out / "report.md", "html": out / "report.html"}
-    paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    paths["md"].write_text(render_markdown(doc), "utf-8")
-    paths["html"].write_text(render_html(doc), "utf-8")
-    return paths

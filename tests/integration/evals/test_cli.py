@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aggregator.evals.cli import eval_group
+from aggregator.cli.eval import eval_group
 from aggregator.evals.sets import bundled_set_path
 from tests.integration.evals.conftest import write_config
 from tests.servers.openai_server import FakeOpenAI

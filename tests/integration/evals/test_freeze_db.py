@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aggregator.cli.eval import eval_group
 from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db.models import Article, Item, Source, Story, StoryTopic
-from aggregator.evals.cli import eval_group
 from aggregator.evals.freeze import freeze_from_db
 from aggregator.evals.sets import EvalError, load_set
 from aggregator.settings import Settings

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from aggregator.cli.eval import write_reports
 from aggregator.evals.api import evaluate
 from aggregator.evals.configs import EvalConfig, offline_config
-from aggregator.evals.report import render_markdown, write_reports
+from aggregator.evals.report import render_markdown
 from aggregator.evals.sets import Case, EvalError, write_set
 
 SENTENCES = [

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from aggregator.config import ConfigError, load_settings
+from aggregator.cli.common import handle_errors
+from aggregator.config import load_settings
+from aggregator.evals.report import render_markdown
+from aggregator.evals.report_html import render_html
 from aggregator.settings import Settings
 
-F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CACHE = Path(".aggregator-eval-cache")
-
-
-class EvalUsageError(click.ClickException):
-    """A one-line error for the user, printed without a traceback."""
-
-    def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-def one_line_errors(func: F) -> F:
-    """Turn evaluation and configuration errors into one-line messages."""
-    from aggregator.evals.sets import EvalError
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except EvalError as exc:
-            raise EvalUsageError(str(exc)) from None
-        except ConfigError as exc:
-            raise EvalUsageError("; ".join(f"config: {p}" for p in exc.problems), 2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _root_settings(click_ctx: click.Context) -> Settings:
@@ -64,7 +38,7 @@ def eval_group() -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="New set folder.")
 @click.option("--name", help="The set's name [default: the folder name].")
 @click.pass_context
-@one_line_errors
+@handle_errors
 def freeze(click_ctx: click.Context, from_db: bool, sample: int, seed: int, out: Path,
            name: str | None) -> None:  # fmt: skip
     """Freeze an immutable evaluation set (stratified by source and topic)."""
@@ -126,7 +100,7 @@ def _default_out(set_dir: Path) -> Path:
 @click.option("--no-cache", is_flag=True, help="Ask the model again for every case.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Cards in flight at once.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
-@one_line_errors
+@handle_errors
 def run(
     set_dir: Path,
     config_a: Path | None,
@@ -141,7 +115,6 @@ def run(
     """Run configuration A (and B) over a set; write Markdown, JSON and HTML reports."""
     from aggregator.evals.api import evaluate
     from aggregator.evals.configs import load_eval_config, offline_config
-    from aggregator.evals.report import render_markdown, write_reports
     from aggregator.progress import terminal_progress
 
     configs = [load_eval_config(config_a) if config_a else offline_config()]
@@ -159,3 +132,13 @@ def run(
     paths = write_reports(doc, out or _default_out(set_dir))
     click.echo(render_markdown(doc))
     click.echo("reports: " + ", ".join(str(p) for p in paths.values()))
+
+
+def write_reports(doc: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write report.json, report.md and report.html into `out`; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "md": out / "report.md", "html": out / "report.html"}
+    paths["json"].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    paths["md"].write_text(render_markdown(doc), "utf-8")
+    paths["html"].write_text(render_html(doc), "utf-8")
+    return paths
