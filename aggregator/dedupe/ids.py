@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -22,18 +20,3 @@ def story_uid(identity: str, attempt: int = 0) -> str:
     """Return a stable 12-hex public id for a story from its first item's identity."""
     salt = f"#{attempt}" if attempt else ""
     return hashlib.sha256(f"story:{identity}{salt}".encode()).hexdigest()[:12]
-
-
-def slugify(title: str, max_length: int = 80) -> str:
-    """Return a URL slug (ASCII letters, digits, hyphens) for a title; 'story' when empty."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    if len(slug) > max_length:
-        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
-    return slug or "story"
-
-
-def iso_week(when: datetime) -> str:
-    """Return the ISO week of a datetime as YYYY-Www."""
-    year, week, _ = when.isocalendar()
-    return f"{year}-W{week:02d}"

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from aggregator.clock import iso_week
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.dedupe import store
-from aggregator.dedupe.ids import iso_week, rank, slugify, story_uid
+from aggregator.dedupe.ids import rank, story_uid
 from aggregator.dedupe.index import (
     MEMBERS_KEPT,
     PARALLEL_MIN_DOCS,
@@ -37,6 +38,7 @@ from aggregator.extract.text import html_to_text
 from aggregator.log import event
 from aggregator.pools import kept_pool
 from aggregator.report import StageReport
+from aggregator.slugs import slugify
 
 log = logging.getLogger("aggregator.pipeline.dedupe")
 STAGE = "dedupe"
@@ -121,7 +123,7 @@ def _new_story(run: _Run, row: ItemRow, doc: Doc, sig: Signature, item_rank: tup
     story.items.append(row.id)
     story.founder = f"{row.source_id}:{row.guid_hash}"
     story.uid = story_uid(story.founder)
-    story.slug = slugify(doc.title)
+    story.slug = slugify(doc.title, fallback="story")
     _contend(story, row.id, doc.title, item_rank)
     run.stories[key] = story
     run.relations += [(key, other, score) for other, score in run.index.related(doc, sig)]

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC
 
 from aggregator.publish.data import SourceInfo, StoryRow
-from aggregator.publish.sanitize import slugify
+from aggregator.slugs import slugify
 
 WEEK_RE = re.compile(r"^\d{4}-W\d{2}$")
 _CLEAN_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

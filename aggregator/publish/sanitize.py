@@ -92,10 +92,3 @@ def clean_html(html: str) -> str:
         link_rel=EXTERNAL_REL,
         strip_comments=True,
     )
-
-
-def slugify(value: str, *, fallback: str = "item", max_length: int = 80) -> str:
-    """Return a lower-case ASCII slug (letters, digits, single hyphens) safe as a path segment."""
-    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
-    slug = _SLUG_STRIP.sub("-", ascii_text.lower()).strip("-")[:max_length].strip("-")
-    return slug or fallback

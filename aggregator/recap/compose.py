@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aggregator.clock import iso_week
 from aggregator.llm.schema import clip_text
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -124,12 +125,6 @@ def parse_week(week: str) -> str:
         except ValueError:
             pass
     raise RecapError(f"recap: week must be an ISO week such as 2026-W47, got {week!r}")
-
-
-def iso_week(day: date) -> str:
-    """Return the ISO week of a date as YYYY-Www."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def last_complete_week(now: datetime, timezone: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
+from aggregator.coerce import as_int
 from aggregator.context import Context
 from aggregator.db.models import Card, Item, LLMCall, Recap, Source, Story, StoryTopic
 from aggregator.llm.cache import CallRecord, DbCache, DbModeMemory, record_calls
@@ -49,13 +50,6 @@ class Made:
     error: str | None = None
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def _digest(
     story: Story, card: dict[str, Any], item: Item | None, topics: list[Any]
 ) -> StoryDigest:
@@ -74,8 +68,8 @@ def _digest(
         url=item.url if item else None,
         source=item.source.name if item and item.source else "",
         topics=tuple((str(s), float(v or 0.0)) for s, v in topics),
-        score=_int(engagement.get("score")),
-        comments=_int(engagement.get("comments", engagement.get("num_comments"))),
+        score=as_int(engagement.get("score")),
+        comments=as_int(engagement.get("comments", engagement.get("num_comments"))),
         source_count=story.source_count or 1,
         published_at=story.published_at,
     )

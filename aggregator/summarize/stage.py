@@ -7,12 +7,12 @@ import logging
 import re
 from datetime import datetime, time, timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
+from aggregator.coerce import as_int
 from aggregator.context import Context
 from aggregator.db import claims
 from aggregator.db.models import Article, Item, Job, LLMCall, Source, Story, StoryTopic
@@ -62,20 +62,13 @@ def rank_pending(session: Session, ctx: Context) -> int:
         engagement = (item.engagement if item else None) or {}
         job.priority = story_rank(
             source_priority=configured.priority if configured else 0,
-            score=_int(engagement.get("score")),
-            comments=_int(engagement.get("comments", engagement.get("num_comments"))),
+            score=as_int(engagement.get("score")),
+            comments=as_int(engagement.get("comments", engagement.get("num_comments"))),
             age_hours=(now - story.published_at).total_seconds() / 3600,
             source_count=story.source_count or 1,
         )
         count += 1
     return count
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 def load_stories(session: Session, story_ids: list[int]) -> dict[int, StoryInput]:

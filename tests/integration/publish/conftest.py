@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from aggregator.clock import iso_week
 from aggregator.context import Context
 from aggregator.db.models import Card, Item, Recap, Source, Story, StoryRelation, StoryTopic
 from aggregator.llm.schema import Card as CardModel
@@ -24,12 +25,6 @@ TOPICS = [
     },
     {"slug": "evaluation", "name": "Evaluation", "description": "Benchmarks and eval sets"},
 ]
-
-
-def iso_week(moment: datetime) -> str:
-    """Return the ISO week label of a datetime, e.g. 2026-W47."""
-    year, week, _ = moment.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def make_card(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.publish.sanitize import clean_html, clean_text, safe_url, slugify
+from aggregator.publish.sanitize import clean_html, clean_text, safe_url
+from aggregator.slugs import slugify
 
 
 def test_clean_text_removes_bidi_overrides_and_controls() -> None:
