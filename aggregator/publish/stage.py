@@ -52,6 +52,21 @@ def site_config(settings: Settings) -> pd.SiteConfig:
     )
 
 
+# Columns whose change re-renders a story's page (with the card's content hash and times).
+PROBE = (
+    "revision",
+    "card_length",
+    "model",
+    "prompt_name",
+    "prompt_version",
+    "grounded_ratio",
+    "source_url",
+    "primary_item_id",
+    "item_rows",
+    "items_changed",
+)
+
+
 def load_story_rows(session: Session) -> list[pd.StoryRow]:
     """Return a listing row for every story that has a card, with its probe and related ids."""
     counts = (
@@ -73,22 +88,23 @@ def load_story_rows(session: Session) -> list[pd.StoryRow]:
             Story.week,
             Story.item_count,
             Story.source_count,
-            Card.card["title"].as_string(),
-            Card.card["hook"].as_string(),
+            Card.card["title"].as_string().label("card_title"),
+            Card.card["hook"].as_string().label("card_hook"),
             Card.mode,
             Card.updated_at,
             Card.content_hash,
-            Source.name,
+            Source.name.label("source_name"),
+            # The probe: what decides whether a story's page must be rendered again.
             Card.revision,
-            func.length(cast(Card.card, Text)),
+            func.length(cast(Card.card, Text)).label("card_length"),
             Card.model,
             Card.prompt_name,
             Card.prompt_version,
             Card.grounded_ratio,
-            Source.url,
+            Source.url.label("source_url"),
             Story.primary_item_id,
-            counts.c.n,
-            counts.c.changed,
+            counts.c.n.label("item_rows"),
+            counts.c.changed.label("items_changed"),
         )
         .join(Card, Card.story_id == Story.id)
         .outerjoin(Item, Item.id == Story.primary_item_id)
@@ -99,26 +115,26 @@ def load_story_rows(session: Session) -> list[pd.StoryRow]:
     topics, related = _topics_by_story(session), _related_by_story(session)
     rows = []
     for r in session.execute(stmt):
-        if not safe_week(r[5]):
+        if not safe_week(r.week):
             continue  # a malformed week would be an unsafe path; dedupe owns fixing it
         rows.append(
             pd.StoryRow(
-                id=r[0],
-                uid=r[1],
-                slug=r[2],
-                title=_line(r[8] or r[3]),
-                hook=_line(r[9]),
-                published_at=r[4],
-                week=r[5],
-                item_count=r[6],
-                source_count=r[7],
-                topics=tuple(topics.get(r[0], ())),
-                mode=r[10],
-                updated_at=r[11],
-                content_hash=r[12],
-                source=_line(r[13]),
-                probe=repr(tuple(r[14:])),
-                related=tuple(related.get(r[0], ())),
+                id=r.id,
+                uid=r.uid,
+                slug=r.slug,
+                title=_line(r.card_title or r.title),
+                hook=_line(r.card_hook),
+                published_at=r.published_at,
+                week=r.week,
+                item_count=r.item_count,
+                source_count=r.source_count,
+                topics=tuple(topics.get(r.id, ())),
+                mode=r.mode,
+                updated_at=r.updated_at,
+                content_hash=r.content_hash,
+                source=_line(r.source_name),
+                probe=repr(tuple(getattr(r, name) for name in PROBE)),
+                related=tuple(related.get(r.id, ())),
             )
         )
     _fill_missing_sources(session, [r for r in rows if not r.source])
