@@ -40,7 +40,7 @@ from aggregator.pools import kept_pool
 from aggregator.report import StageReport
 from aggregator.slugs import slugify
 
-log = logging.getLogger("aggregator.pipeline.dedupe")
+log = logging.getLogger("aggregator.dedupe")
 STAGE = "dedupe"
 DEFAULT_LIMIT = 2000
 # Exact-hash matching needs real text: short teasers ("Read more") hash alike across items.

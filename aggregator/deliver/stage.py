@@ -44,7 +44,7 @@ from aggregator.log import event
 from aggregator.recap.compose import RecapDoc
 from aggregator.report import StageReport
 
-log = logging.getLogger("aggregator.pipeline.deliver")
+log = logging.getLogger("aggregator.deliver")
 STAGE = "deliver"
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 MAX_ATTEMPTS = 8

@@ -27,7 +27,7 @@ from aggregator.log import event
 from aggregator.pools import kept_pool
 from aggregator.report import StageReport
 
-log = logging.getLogger("aggregator.pipeline.extract")
+log = logging.getLogger("aggregator.extract")
 STAGE = "extract"
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 # Links that are media, never articles: no fetch, the item's own text is all there is.

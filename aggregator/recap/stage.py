@@ -33,7 +33,7 @@ from aggregator.recap.compose import (
 )
 from aggregator.report import StageReport
 
-log = logging.getLogger("aggregator.pipeline.recap")
+log = logging.getLogger("aggregator.recap")
 STAGE = "recap"
 
 

@@ -33,7 +33,7 @@ from aggregator.summarize.summarizer import (
 )
 from aggregator.summarize.workloop import Outcome, Unit, WorkLoop
 
-log = logging.getLogger("aggregator.pipeline.summarize")
+log = logging.getLogger("aggregator.summarize")
 STAGE = "summarize"
 _TAGS = re.compile(r"<[^>]+>")
 
