@@ -222,6 +222,7 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
             Item.published_at,
             Item.kind,
             Item.engagement,
+            Item.collected_at,
         )
         .join(Source, Source.id == Item.source_id)
         .where(Item.story_id.in_(ids))
@@ -239,6 +240,7 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
                 r[9],
                 r[10],
                 r[11] if isinstance(r[11], dict) else {},
+                r[12],
             )
         )
     return items

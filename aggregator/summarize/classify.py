@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import get_args
 
-KINDS = (
-    "news",
-    "analysis",
-    "opinion",
-    "howto",
-    "review",
-    "announcement",
-    "explainer",
-    "discussion",
-)
+from aggregator.llm.schema import Kind
+
+KINDS: tuple[str, ...] = get_args(Kind)
 TIMELINESS = ("time-bound", "evergreen")
 # How much the LLM's answer weighs against the article's signals (each signal is ~1).
 LLM_WEIGHT = 2.5

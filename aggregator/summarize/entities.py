@@ -314,15 +314,14 @@ def _pick_type(votes: Counter[str]) -> str:
     return max(specific)[1] if specific else "other"
 
 
-def typed_from_model(values: list[object], text: str) -> list[Entity]:
-    """Return the LLM's typed entities that the article names (unknown types become "other")."""
+def type_names(names: list[str], found: list[Entity], text: str) -> list[Entity]:
+    """Return the model's entity names that the article contains, typed like the offline ones."""
+    known = {e.name.lower(): e for e in found}
     out: dict[str, Entity] = {}
-    lowered = text.lower()
-    for value in values:
-        if not isinstance(value, dict):
+    for raw in names:
+        name = _trim(" ".join(str(raw).split()))
+        if not name or _junk(name) or name.lower() not in text.lower():
             continue
-        name = " ".join(str(value.get("name") or "").split())
-        kind = value.get("type") if value.get("type") in TYPES else "other"
-        if name and not _junk(name) and name.lower() in lowered:
-            out.setdefault(name.lower(), Entity(name, str(kind)))
+        entity = known.get(name.lower()) or Entity(name, _type(name, "", ""))
+        out.setdefault(entity.name.lower(), entity)
     return list(out.values())[:MAX_ENTITIES]
