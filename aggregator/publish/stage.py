@@ -328,9 +328,12 @@ def export_records(
     topic: str | None = None,
     *,
     settings: Settings | None = None,
+    updated_since: datetime | timedelta | str | int | None = None,
 ) -> list[dict]:
-    """Return the planner records of stories new or changed since `since`, in `topic`.
+    """Return the planner records of stories published since `since` whose card changed since
+    `updated_since`, in `topic`.
 
     Settings give the permalinks' base URL and topic names (defaults when omitted).
     """
-    return select_records(load_site_input(session, settings or Settings()), since, topic)
+    data = load_site_input(session, settings or Settings())
+    return select_records(data, since, topic, updated_since=updated_since)
