@@ -54,7 +54,7 @@ _HOWTO_TITLE = re.compile(
     re.I,
 )
 _EXPLAINER_TITLE = re.compile(
-    r"\b(?:what is|what are|why (?:do|does|is|are|you)|explained|explainer|understanding|"
+    r"^why\b|\b(?:what is|what are|why (?:do|does|is|are|you)|explained|explainer|understanding|"
     r"the basics|deep dive|a guide|guide)\b",
     re.I,
 )
@@ -88,6 +88,9 @@ _IMPERATIVE = re.compile(
     r"Learn|Think|Focus|Ask|Be|Look|Let|Combine|Heat|Serve|Store|Prepare|Configure|Enable|"
     r"Select|Type|Download|Copy|Paste|Replace|Apply)\b(?! [A-Z][a-z]+ (?:said|says))"
 )
+# Subreddit post tags: [D]iscussion, [P]roject, [R]esearch, [N]ews.
+_FLAIR = re.compile(r"^\s*\[([DPRN])\]", re.I)
+_FLAIRS = {"D": "discussion", "P": "announcement", "R": "analysis", "N": "news"}
 _SECOND_PERSON = re.compile(r"\b(?:you|your|you're|yourself)\b", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|me)\b")
 _WORD = re.compile(r"\w+")
@@ -155,6 +158,9 @@ def _evergreen_signals(title: str, text: str, words: int) -> list[tuple[str, flo
 def _kind(title: str, text: str, url: str, timebound: bool, method: str) -> str:
     """Return the kind of piece from its title, lead, URL and structure."""
     head = f"{title}\n{text[:400]}"
+    flair = _FLAIR.match(title)
+    if flair:  # a forum's own tag says what the post is
+        return _FLAIRS[flair.group(1).upper()]
     if method.startswith("reddit-discussion") or _DISCUSSION.search(title):
         return "discussion"
     if _OPINION_URL.search(url.lower()) or "opinion" in title.lower():

@@ -64,7 +64,7 @@ Republicans Democrat Democrats European African Asian Canadian Australian Mexica
 Palestinian Iranian Korean Italian Spanish Swedish Ukrainian Nigerian Syrian Turkish Muslim
 Christian Jewish Catholic English Scottish Irish Dutch Brazilian Pakistani Egyptian Saudi
 Taiwanese Vietnamese Polish Greek Swiss Austrian Belgian Danish Norwegian Finnish
-Conservative Liberal Labour Tory Tories Austrians Palestinians Israelis Indians Delhiites
+Conservative Liberal Labour Tory Tories Portuguese Austrians Palestinians Israelis Indians Delhiites
 """
 _DEMONYMS = _words(_DEMONYMS_TEXT)
 # Roles written before a name ("Disney Chief Executive Bob Iger"): the name is what follows.
@@ -106,6 +106,8 @@ Pakistan Paris Peru Philippines Pittsburgh Poland Portland Portugal Russia Scotl
 Seoul Shanghai Singapore Spain Sweden Switzerland Sydney Syria Taiwan Texas Tokyo Toronto
 Turkey Ukraine Utah Venezuela Vienna Vietnam Virginia Wales Washington Zurich UK U.S. US USA
 EU Qatar Yemen Lebanon Jordan Cyprus Croatia Serbia Romania Hungary Czechia Slovakia Iceland
+Lisbon Porto Oslo Dublin Stockholm Copenhagen Helsinki Prague Warsaw Rome Munich Hamburg Lyon
+Edinburgh Glasgow Austin Denver Phoenix Columbus Bangalore Shenzhen Taipei Nairobi Lagos Cairo
 Brooklyn Manhattan Hollywood Kentucky Mississippi Louisiana Arizona
 Alabama Alaska Arkansas Connecticut Delaware Idaho Illinois Iowa Kansas Maine Massachusetts
 Missouri Montana Nebraska Oklahoma Pennsylvania Tennessee Vermont Wisconsin Wyoming Dakota
@@ -135,6 +137,7 @@ _MODEL = re.compile(
     r"Whisper|Stable Diffusion|DALL|Sora|Grok|Command)\b",
 )
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_LOWER_WORD = re.compile(r"(?<![\w.!?]\s)(?<=\s)[a-z][a-z-]+\b")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,6}$")
 
 
@@ -291,7 +294,14 @@ def find_entities(title: str, text: str, limit: int = MAX_ENTITIES) -> list[Enti
     # A capital at the start of a sentence proves nothing unless the name (or an alias of it)
     # also appears inside one.
     inside = {alias[name] for name, start, _, _ in spans if not start}
-    alias = {name: canon for name, canon in alias.items() if canon in inside}
+    # A word the article also writes in lower case is a common word ("Spot prices fell",
+    # "sparse attention"), not a name, when it stands alone.
+    common = set(_LOWER_WORD.findall(text))
+    alias = {
+        name: canon
+        for name, canon in alias.items()
+        if canon in inside and not (" " not in canon and canon.lower() in common)
+    }
     merged: Counter[str] = Counter()
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     for name, _start, before, after in spans:
@@ -299,7 +309,10 @@ def find_entities(title: str, text: str, limit: int = MAX_ENTITIES) -> list[Enti
             continue
         canon = alias[name]
         merged[canon] += 1
-        votes[canon][_type(canon, before, after)] += 1
+        kind = _type(canon, before, after)
+        if kind == "person" and any(w.lower() in common for w in canon.split()):
+            kind = "other"  # "Northwind Compute said": a person's name has no common words
+        votes[canon][kind] += 1
         if canon != name and canon.split()[-1] == name and canon not in _PLACES:
             votes[canon]["person"] += 1  # called by the surname alone: a person
     # One mention in a long article is usually a passing name; the title's names always count.
