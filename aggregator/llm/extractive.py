@@ -11,7 +11,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
-from aggregator.llm.topics import choose_topics, topic_evidence
+from aggregator.llm.topics import choose_topics, evidence_needed, topic_evidence
 from aggregator.settings import Topic
 
 # A closing quote or bracket after the full stop stays with its sentence (quotes stay verbatim).
@@ -111,7 +111,8 @@ def _clip(text: str, limit: int) -> str:
 
 def score_topics(title: str, text: str, topics: Sequence[Topic]) -> list[TopicScore]:
     """Return the configured topics the article is about (none when no topic fits)."""
-    return choose_topics(topic_evidence(title, text, topics, terms))
+    needed = evidence_needed(len(text.split()) + len(title.split()))
+    return choose_topics(topic_evidence(title, text, topics, terms), needed)
 
 
 def find_entities(sentences: Sequence[str], limit: int = 10) -> list[str]:

@@ -21,6 +21,7 @@ from aggregator.settings import Topic
 MIN_EVIDENCE = 1.5
 RELATIVE_TO_BEST = 0.4
 MAX_TOPICS = 3
+FULL_LENGTH = 200  # words
 # Evidence e is published as the score e / (e + SCALE): 0-1, monotonic, 0.5 at MIN_EVIDENCE.
 SCALE = 1.5
 
@@ -51,6 +52,16 @@ def topic_evidence(
     return evidence
 
 
+def evidence_needed(words: int, min_evidence: float = MIN_EVIDENCE) -> float:
+    """Return the evidence a text of this many words needs for a topic to fit.
+
+    Evidence grows with length, so a feed excerpt or a short post needs less: the
+    threshold shrinks with the square root of the length below FULL_LENGTH words (the
+    calibration cases are all longer, so for them it is MIN_EVIDENCE itself).
+    """
+    return max(0.3, min_evidence * min(1.0, math.sqrt(words / FULL_LENGTH)))
+
+
 def choose_topics(
     evidence: dict[str, float],
     min_evidence: float = MIN_EVIDENCE,
@@ -58,7 +69,7 @@ def choose_topics(
 ) -> list[TopicScore]:
     """Return the topics that fit, best first: none when even the best has too little evidence."""
     ranked = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))
-    if not ranked or ranked[0][1] < min_evidence:
+    if not ranked or ranked[0][1] <= 0 or ranked[0][1] < min_evidence:
         return []
     best = ranked[0][1]
     kept = [(slug, e) for slug, e in ranked if e >= relative * best][:MAX_TOPICS]

@@ -67,3 +67,16 @@ def test_topics_shared_generic_words_weigh_less() -> None:
     assert evidence["chips"] > evidence["models"]
     alone = topic_evidence("New accelerator", text, topics[1:], terms)["models"]
     assert evidence["models"] < alone  # "model" counts less when another topic uses it too
+
+
+def test_topics_short_texts_need_less_evidence_but_some() -> None:
+    from aggregator.llm.topics import MIN_EVIDENCE, evidence_needed
+
+    assert evidence_needed(400) == evidence_needed(200) == MIN_EVIDENCE
+    assert 0.3 <= evidence_needed(40) < MIN_EVIDENCE / 2
+    assert evidence_needed(0) == 0.3
+    topics = [Topic(slug="chips", name="Chips", description="accelerators", keywords=["GPU"])]
+    assert score_topics("Weekly notes #12", "", topics) == []  # nothing to go on: none fits
+    assert [
+        t.slug for t in score_topics("GPU prices", "Accelerator and GPU rents fell.", topics)
+    ] == ["chips"]
