@@ -46,7 +46,7 @@ Let Don't Do Does Did Is Are Was Were Be Been Has Have Had Can Could Will Would 
 Might Must Shall Our Other Another Such All Both Either Neither Several Few Any None Despite
 Like Unlike Instead Meanwhile Finally First Second Third Overall Indeed Perhaps Maybe Really
 Earlier Later Recently Currently According Including Given Based Per Via Via Than That Whether
-Close Breaking Watch Listen Sign Log Login Week Weeks Day Days Year Years Month Company Group
+Series Close Breaking Watch Listen Sign Log Login Week Weeks Day Days Year Years Month Company Group
 Add Use Make Try Start Avoid Keep Set Install Run Click Choose Pick Take Put Remove Place Mix
 Stir Bake Cook Pour Check Create Write Find Get Go Remember Consider Stop Eat Drink Plan Save
 Build Follow Learn Think Focus Ask Look Combine Heat Serve Store Prepare Boil Simmer Cut Chop
@@ -88,6 +88,8 @@ Times Post Journal Press Reuters Airlines Airline Motors Studios Games Court Sen
 Service Services Administration Authority Board Police Army Navy Force Union Federation
 League Club Team Fund Trust Society Center Centre Museum School Hospital Clinic Network
 Brothers Records Pictures Entertainment Software Microsystems Semiconductor Research AI
+Dynamics Health Compute Computing Compact Collective Robotics Cloud Energy Therapeutics Pharma
+Aerospace Analytics Security Insurance Studio Works Industries Solutions Consortium Alliance
 """)
 _PLACE_WORDS = _words("""
 City County State Province Island Islands Valley River Mountain Mountains Lake Bay Street
@@ -137,6 +139,7 @@ _MODEL = re.compile(
     r"Whisper|Stable Diffusion|DALL|Sora|Grok|Command)\b",
 )
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_CONNECTORS = frozenset(["of", "de", "von", "van", "der", "la", "du", "and", "&"])
 _LOWER_WORD = re.compile(r"(?<![\w.!?]\s)(?<=\s)[a-z][a-z-]+\b")
 _ACRONYM = re.compile(r"^[A-Z][A-Z&]{1,6}$")
 
@@ -220,6 +223,8 @@ def _type(name: str, before: str, after: str) -> str:
         return "model"
     if name in _ORGS:
         return "org"
+    if words[-1] in ("API", "SDK", "CLI", "app", "App"):
+        return "product"
     if words[-1].rstrip(".") in _ORG_WORDS.union({w.rstrip(".") for w in _ORG_WORDS}):
         return "org"
     if name in _PLACES or words[-1] in _PLACE_WORDS:
@@ -251,7 +256,9 @@ def _pieces(span: str) -> list[str]:
     """Return a span cut at "and" and at capitalised stop words inside it ("Pro With Keyboard")."""
     pieces: list[list[str]] = [[]]
     for word in span.split():
-        if word == "and" or (word in _STOP and pieces[-1]):
+        # "Ifeoma Daniels of Harrow Daniels" is two names; "Bank of America" is one.
+        after_body = word == "of" and pieces[-1] and pieces[-1][-1] in _ORG_WORDS | _PLACE_WORDS
+        if word == "and" or (word == "of" and not after_body) or (word in _STOP and pieces[-1]):
             pieces.append([])
         else:
             pieces[-1].append(word)
