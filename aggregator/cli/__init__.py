@@ -6,7 +6,6 @@ import contextlib
 import functools
 import json
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -260,29 +259,79 @@ def status(state: State, as_json: bool) -> None:
         print_status(document)
 
 
+def require_existing_data(state: State, command: str) -> None:
+    """Raise a one-line UserError when there is no configuration or no database to read.
+
+    A read-only command must not create an empty database (SQLite would, silently) and
+    then report "0 records" as if the pipeline had found nothing.
+    """
+    import os
+
+    from aggregator.db.session import normalize_url
+
+    path = resolve_config_path(state.config)
+    if not path.exists() and not os.environ.get("AGGREGATOR_DATABASE_URL"):
+        hint = "pass --config PATH, set AGGREGATOR_CONFIG, or run `aggregator init`"
+        if Path("aggregator-demo.db").exists():
+            hint = "the demo's database: AGGREGATOR_DATABASE_URL=sqlite:///aggregator-demo.db"
+        raise UserError(f"{command}: no configuration file {path} ({hint})", 2)
+    settings = state.settings()
+    base = settings.config_path.parent if settings.config_path else None
+    url = normalize_url(settings.database.url, base)
+    if url.startswith("sqlite") and "://" in url:
+        database = url.split(":///", 1)[-1] if ":///" in url else ""
+        if database and database != ":memory:" and not Path(database).exists():
+            raise UserError(
+                f"{command}: database {database} does not exist (nothing collected yet)"
+            )
+
+
 @main.command()
-@click.option("--since", default="7d", show_default=True, help="Only items newer than this.")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only items published at or after WHEN: a duration back from now (7d, 12h) or a "
+    "time (2026-12-01T00:00Z). Filters on published_at. [default: 7d when --updated-since "
+    "is not given]",
+)
+@click.option(
+    "--updated-since",
+    metavar="WHEN",
+    help="Only items whose card changed at or after WHEN (a duration or a time), whenever "
+    "they were published. Filters on updated_at: poll with your last read time.",
+)
 @click.option("--topic", metavar="SLUG", help="Only items in this topic.")
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "jsonl"]), default="json", show_default=True
 )
 @pass_state
 @handle_errors
-def export(state: State, since: str, topic: str | None, fmt: str) -> None:
-    """Print items with their cards as planner API records (JSON or JSON Lines)."""
-    from aggregator.publish.export import write_records
-    from aggregator.publish.stage import export_records
-    from aggregator.settings import parse_duration
+def export(
+    state: State, since: str | None, updated_since: str | None, topic: str | None, fmt: str
+) -> None:
+    """Print items with their cards as planner API records (JSON or JSON Lines).
 
+    Records are the same as api/items/<id>.json (schema: api/schema.json). Both filters
+    may be combined; neither reads or writes anything but the configured database.
+    """
+    from aggregator.publish.export import cutoff, write_records
+    from aggregator.publish.stage import export_records
+
+    if since is None and updated_since is None:
+        since = "7d"
     try:
-        seconds = parse_duration(since)
+        published, changed = cutoff(since), cutoff(updated_since, "--updated-since")
     except ValueError as exc:
-        raise UserError(f"export: --since: {exc}") from None
-    if topic and state.settings().topic(topic) is None:
+        raise UserError(str(exc)) from None
+    settings = state.settings()
+    require_existing_data(state, "export")
+    if topic and settings.topic(topic) is None:
         raise UserError(f"export: --topic: unknown topic {topic!r}")
     ctx = state.context()
     with ctx.session() as session:
-        records = export_records(session, timedelta(seconds=seconds), topic, settings=ctx.settings)
+        records = export_records(
+            session, published, topic, settings=ctx.settings, updated_since=changed
+        )
     write_records(records, fmt, sys.stdout)
 
 

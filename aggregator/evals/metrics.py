@@ -47,6 +47,8 @@ QUALITY_METRICS: tuple[Metric, ...] = (
     Metric("citation_rate", "Citations verified", threshold=0.8),
     Metric("claim_support", "Claims supported", threshold=0.8),
     Metric("topic_f1", "Topic agreement (F1)", threshold=0.5),
+    Metric("topic_precision", "Topic precision", threshold=0.5),
+    Metric("topic_recall", "Topic recall", threshold=0.5),
     Metric("sections_clean", "No empty/duplicate parts"),
     Metric("judge_faithfulness", "Judge: faithfulness", threshold=4, scale=5),
     Metric("judge_usefulness", "Judge: usefulness", threshold=4, scale=5),
@@ -114,17 +116,38 @@ def grounding_counts(card: dict[str, Any], article_text: str) -> dict[str, int]:
     return counts
 
 
-def topic_f1(card: dict[str, Any], expected: list[str] | None) -> float | None:
-    """Return the F1 of the card's confident topics against the labels (None without labels)."""
-    if expected is None:
-        return None
+def _predicted_topics(card: dict[str, Any]) -> set[str]:
+    """Return the slugs of the card's confident topics."""
     topics = card.get("topics") if isinstance(card.get("topics"), list) else []
-    predicted = {
+    return {
         t["slug"]
         for t in topics
         if isinstance(t, dict) and isinstance(t.get("slug"), str)
         and isinstance(t.get("score"), int | float) and t["score"] >= MIN_TOPIC_SCORE
     }  # fmt: skip
+
+
+def topic_precision(card: dict[str, Any], expected: list[str] | None) -> float | None:
+    """Return the share of the card's topics that are labelled (1.0 when it claims none)."""
+    if expected is None:
+        return None
+    predicted = _predicted_topics(card)
+    return len(predicted & set(expected)) / len(predicted) if predicted else 1.0
+
+
+def topic_recall(card: dict[str, Any], expected: list[str] | None) -> float | None:
+    """Return the share of labelled topics the card found (1.0 when none fits and it said so)."""
+    if expected is None:
+        return None
+    wanted = set(expected)
+    return len(_predicted_topics(card) & wanted) / len(wanted) if wanted else 1.0
+
+
+def topic_f1(card: dict[str, Any], expected: list[str] | None) -> float | None:
+    """Return the F1 of the card's confident topics against the labels (None without labels)."""
+    if expected is None:
+        return None
+    predicted = _predicted_topics(card)
     wanted = set(expected)
     if not predicted and not wanted:
         return 1.0
@@ -165,6 +188,8 @@ def score_card(
         return {
             "schema_valid": 0.0, "length_ok": 0.0, "citation_rate": 0.0, "claim_support": 0.0,
             "topic_f1": None if expected_topics is None else 0.0, "sections_clean": 0.0,
+            "topic_precision": None if expected_topics is None else 0.0,
+            "topic_recall": None if expected_topics is None else 0.0,
             "details": {"problems": ["no card"], "issues": ["no card"], "citations": 0,
                         "verified": 0, "points": 0, "supported": 0},
         }  # fmt: skip
@@ -177,6 +202,8 @@ def score_card(
         "citation_rate": counts["verified"] / counts["citations"] if counts["citations"] else 0.0,
         "claim_support": counts["supported"] / counts["points"] if counts["points"] else 0.0,
         "topic_f1": topic_f1(card, expected_topics),
+        "topic_precision": topic_precision(card, expected_topics),
+        "topic_recall": topic_recall(card, expected_topics),
         "sections_clean": float(not issues),
         "details": {"problems": problems, "issues": issues, **counts},
     }

@@ -163,6 +163,52 @@ def _page_date(tree: HtmlElement, meta: dict[str, str], ld: dict[str, Any]) -> d
     return None
 
 
+_BYLINE_XPATH = (
+    './/*[@rel="author" or @itemprop="author" or contains(@class, "byline") or '
+    'contains(@class, "author") or contains(@id, "byline") or contains(@id, "author")]'
+)
+_BYLINE_PREFIX = re.compile(r"^(?:(?:written|posted|reported|words|story|text)\s+)?by[:\s]+", re.I)
+_BYLINE_END = re.compile(
+    r"\s*(?:[|•·—–]|\s-\s|\s+on\s+[A-Z]|updated\b|published\b|\d|(?:Staff|Senior|Contributor|"
+    r"Reporter|Correspondent|Editor|Writer)\b|\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b|"
+    r"(?:Jan|Febr)uary|March|April|"
+    r"May\b|June|July|August|(?:Septem|Octo|Novem|Decem)ber|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|"
+    r"Sun)day).*$"
+)
+_NAME_PARTICLES = frozenset(["and", "de", "van", "von", "der", "da", "di", "la", "le", "bin", "al"])
+_NOT_A_NAME = re.compile(
+    r"\b(?:author|authors|about|follow|posts?|view|more|staff|comments?)\b", re.I
+)
+
+
+def _byline_name(text: str) -> str | None:
+    """Return the person's name in a byline text ("By Ada Lovelace | May 3"), or None."""
+    text = _BYLINE_END.sub("", _BYLINE_PREFIX.sub("", " ".join(text.split()))).strip(" ,:-")
+    words = text.split()
+    if any(w[0].islower() and w not in _NAME_PARTICLES for w in words):
+        return None  # "the defense ministries": a phrase, not a name
+    if not 2 <= len(words) <= 6 or _NOT_A_NAME.search(text) or not text[0].isupper():
+        return None
+    if any(c in text for c in "*()@?!"):
+        return None  # a form label ("Name *") or a sentence, not a byline
+    return text
+
+
+def visible_byline(tree: HtmlElement) -> str | None:
+    """Return the author a visible byline names (rel/itemprop/class "author" or "byline")."""
+    for node in tree.xpath(_BYLINE_XPATH)[:20]:
+        if any(
+            a.tag == "form" or "comment" in (a.get("class") or "") for a in node.iterancestors()
+        ):
+            continue  # a comment's author or a comment form's label
+        named = node.find('.//*[@itemprop="name"]')
+        text = (named if named is not None else node).text_content()
+        name = _byline_name(text) if len(text) < 200 else None
+        if name:
+            return name
+    return None
+
+
 def page_metadata(tree: HtmlElement, html: str, url: str) -> PageMeta:
     """Return what the page says about its title, author, date, site name and language."""
     meta = _meta_map(tree)
@@ -189,7 +235,7 @@ def page_metadata(tree: HtmlElement, html: str, url: str) -> PageMeta:
     )
     if author and author.startswith("http"):
         author = None
-    author = author or _name_of(ld.get("author"))
+    author = author or _name_of(ld.get("author")) or visible_byline(tree)
     if author:
         author = re.sub(r"^by\s+", "", author, flags=re.I)
     return PageMeta(

@@ -11,6 +11,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
+from aggregator.llm.topics import choose_topics, evidence_needed, topic_evidence
 from aggregator.settings import Topic
 
 # A closing quote or bracket after the full stop stays with its sentence (quotes stay verbatim).
@@ -109,29 +110,9 @@ def _clip(text: str, limit: int) -> str:
 
 
 def score_topics(title: str, text: str, topics: Sequence[Topic]) -> list[TopicScore]:
-    """Return configured topics whose name, description and keywords the article shares.
-
-    One shared generic word ("software") is not enough: a topic needs its name
-    in the article or at least two of its terms.
-    """
-    doc = Counter(terms(text)) + Counter({t: 3 for t in terms(title)})
-    lowered = f"{title}\n{text}".lower()
-    scored = []
-    for topic in topics:
-        named = set(terms(f"{topic.name} {topic.slug.replace('-', ' ')}"))
-        vocabulary = Counter({t: 2 for t in named})
-        vocabulary.update(terms(topic.description))
-        for keyword in topic.keywords:
-            vocabulary.update({t: 2 for t in terms(keyword)})
-        matched = [t for t in vocabulary if doc[t]]
-        if len(matched) < 2 and not named.intersection(matched):
-            continue
-        coverage = sum(vocabulary[t] for t in matched) / sum(vocabulary.values())
-        phrases = sum(1 for k in topic.keywords if k.lower() in lowered)
-        score = min(1.0, coverage * 1.4 + 0.15 * phrases + 0.2 * bool(named.intersection(matched)))
-        if score >= MIN_TOPIC_SCORE:
-            scored.append(TopicScore(slug=topic.slug, score=round(score, 2)))
-    return sorted(scored, key=lambda t: -t.score)[:3]
+    """Return the configured topics the article is about (none when no topic fits)."""
+    needed = evidence_needed(len(text.split()) + len(title.split()))
+    return choose_topics(topic_evidence(title, text, topics, terms), needed)
 
 
 def find_entities(sentences: Sequence[str], limit: int = 10) -> list[str]:

@@ -46,6 +46,18 @@ class TopicScore(_Strict):
     score: float = Field(ge=0, le=1)
 
 
+Kind = Literal[
+    "news", "analysis", "opinion", "howto", "review", "announcement", "explainer", "discussion"
+]
+
+
+class TypedEntity(_Strict):
+    """A named entity and what it is (planner API 1.1)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    type: Literal["org", "product", "model", "person", "place", "other"] = "other"
+
+
 class Card(_Strict):
     """A story's card as published: only points whose citations were verified.
 
@@ -62,6 +74,9 @@ class Card(_Strict):
     topics: list[TopicScore] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list, max_length=20)
     timeliness: Literal["time-bound", "evergreen"] = "time-bound"
+    # Set from the article's own signals (summarize/annotate.py); None on cards written before.
+    kind: Kind | None = None
+    typed_entities: list[TypedEntity] = Field(default_factory=list, max_length=20)
 
 
 class PointDraft(_Strict):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
+from aggregator.llm.schema import Kind, TypedEntity
 from aggregator.publish.data import SiteConfig, StoryDetail, StoryRow
+from aggregator.publish.momentum import first_seen_at, momentum
 from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import safe_url
 from aggregator.publish.views import SECTIONS, engagement, topic_names
 
-API_VERSION = "1"
+API_VERSION = "1.1"
 TIMELINESS = ("time-bound", "evergreen")
+KINDS: tuple[str, ...] = get_args(Kind)
+ENTITY_TYPES: tuple[str, ...] = get_args(TypedEntity.model_fields["type"].annotation)
 
 
 def _points(value: Any) -> list[dict[str, Any]]:
@@ -45,6 +49,21 @@ def _timeliness(card: dict[str, Any]) -> str:
     return value if value in TIMELINESS else "time-bound"
 
 
+def _kind(card: dict[str, Any]) -> str | None:
+    value = card.get("kind")
+    return value if value in KINDS else None  # cards written before API 1.1 have none
+
+
+def _typed_entities(card: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    for entity in card.get("typed_entities") or []:
+        name = entity.get("name") if isinstance(entity, dict) else None
+        if isinstance(name, str) and name:
+            kind = entity.get("type")
+            out.append({"name": name, "type": kind if kind in ENTITY_TYPES else "other"})
+    return out
+
+
 def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConfig) -> dict:
     """Return the planner record of one story (stable field names, see api/schema.json)."""
     row, card, meta, base = detail.row, detail.card, detail.meta, config.base_url
@@ -69,7 +88,9 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
             {"slug": s, "name": names.get(s, s), "score": round(float(v), 4)} for s, v in row.topics
         ],
         "timeliness": _timeliness(card),
+        "kind": _kind(card),
         "entities": entities,
+        "typed_entities": _typed_entities(card),
         "engagement": engagement(detail.items),
         "coverage": {
             "item_count": len(detail.items),
@@ -84,6 +105,8 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
                 for i in detail.items
             ],
         },
+        "first_seen_at": first_seen_at(detail.items),
+        "momentum": momentum(detail.items),
         "related": [rows[r].uid for r in detail.related if r in rows],
         "mode": meta.mode,
         "grounded_ratio": round(float(meta.grounded_ratio), 4),

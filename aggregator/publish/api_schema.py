@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregator.publish.api import API_VERSION
+from aggregator.publish.api import API_VERSION, ENTITY_TYPES, KINDS
 
 _S: dict[str, Any] = {"type": "string"}
 _URI: dict[str, Any] = {"type": "string", "format": "uri"}
@@ -48,8 +48,16 @@ _ITEM = _obj(
         "hook": _S,
         "source": _nullable({"$ref": "#/$defs/source"}),
         "author": _nullable(_S),
-        "published_at": _TIME,
-        "updated_at": {**_TIME, "description": "When the card last changed."},
+        "published_at": {
+            **_TIME,
+            "description": "When the source published it; `aggregator export --since` "
+            "filters on this.",
+        },
+        "updated_at": {
+            **_TIME,
+            "description": "When the card last changed; `aggregator export --updated-since` "
+            "filters on this (poll with your last read time to get what changed).",
+        },
         "week": _WEEK,
         "recap_url": _URI,
         "topics": {
@@ -62,7 +70,16 @@ _ITEM = _obj(
             "enum": ["time-bound", "evergreen"],
             "description": "time-bound suits a news peg; evergreen suits a longer take.",
         },
+        "kind": {
+            **_nullable({"enum": list(KINDS)}),
+            "description": "What the piece is (1.1); null for cards written before 1.1.",
+        },
         "entities": {"type": "array", "items": _S},
+        "typed_entities": {
+            "type": "array",
+            "items": _obj({"name": _S, "type": {"enum": list(ENTITY_TYPES)}}),
+            "description": "Named entities with their type (1.1); aliases merged.",
+        },
         "engagement": _nullable(
             _obj(
                 {
@@ -90,6 +107,28 @@ _ITEM = _obj(
                         }
                     ),
                 },
+            }
+        ),
+        "first_seen_at": {
+            **_nullable(_TIME),
+            "description": "When the story's first item reached this site (1.1).",
+        },
+        "momentum": _nullable(
+            {
+                **_obj(
+                    {
+                        "window_hours": {"type": "integer", "minimum": 1},
+                        "as_of": _TIME,
+                        "sources": {"type": "integer", "minimum": 0},
+                        "items": {"type": "integer", "minimum": 0},
+                        "score": _nullable({"type": "integer"}),
+                        "comments": _nullable({"type": "integer"}),
+                    }
+                ),
+                "description": "Sources, items and engagement the story gained in the "
+                "window_hours ending at as_of, its latest item (1.1). Compare as_of with now. "
+                "Engagement is what items first seen in the window carry; gains on older "
+                "items are not tracked.",
             }
         ),
         "related": {"type": "array", "items": _S, "description": "Ids of related earlier stories."},

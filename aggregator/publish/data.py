@@ -73,6 +73,7 @@ class ItemRow:
     published_at: datetime
     kind: str
     engagement: dict[str, Any]
+    collected_at: datetime | None = None  # when we first saw the item
 
 
 @dataclass(slots=True)

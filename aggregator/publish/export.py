@@ -11,36 +11,53 @@ from aggregator.publish.data import SiteInput
 from aggregator.publish.site import prepare
 from aggregator.settings import parse_duration
 
+Moment = datetime | timedelta | str | int | None
 
-def _cutoff(since: datetime | timedelta | str | int | None) -> datetime | None:
-    if since is None:
+
+def cutoff(value: Moment, option: str = "--since", now: datetime | None = None) -> datetime | None:
+    """Return the UTC time a cursor value means: a time (ISO 8601) or a duration back from now.
+
+    Raises ValueError naming the option when the value is neither.
+    """
+    if value is None:
         return None
-    if isinstance(since, datetime):
-        return since if since.tzinfo else since.replace(tzinfo=UTC)
-    if not isinstance(since, timedelta):
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value[:4].isdigit() and "-" in value:
         try:
-            since = timedelta(seconds=parse_duration(since))
+            return cutoff(datetime.fromisoformat(value.replace("Z", "+00:00")), option)
+        except ValueError:
+            pass
+    if not isinstance(value, timedelta):
+        try:
+            value = timedelta(seconds=parse_duration(value))
         except ValueError as exc:
-            raise ValueError(f"export: --since {since!r}: {exc}") from None
-    return datetime.now(UTC) - since
+            raise ValueError(
+                f"export: {option} {value!r}: {exc} (or give a time such as 2026-12-01T00:00Z)"
+            ) from None
+    return (now or datetime.now(UTC)) - value
 
 
 def select_records(
     data: SiteInput,
-    since: datetime | timedelta | str | int | None = None,
+    since: Moment = None,
     topic: str | None = None,
+    *,
+    updated_since: Moment = None,
 ) -> list[dict]:
-    """Return the API records (newest first) of stories new or changed since `since`, in `topic`.
+    """Return the API records (newest first) of stories published since `since`, in `topic`,
+    whose card changed since `updated_since`.
 
-    `since` is a datetime, a timedelta or a duration such as "7d".
+    Each cursor is a datetime, a timedelta, an ISO 8601 time or a duration such as "7d".
     """
     prepare(data)
-    cutoff = _cutoff(since)
+    published, changed = cutoff(since), cutoff(updated_since, "--updated-since")
     rows = {r.id: r for r in data.stories}
     wanted = [
         r
         for r in data.stories
-        if (cutoff is None or r.published_at >= cutoff or r.updated_at >= cutoff)
+        if (published is None or r.published_at >= published)
+        and (changed is None or r.updated_at >= changed)
         and (topic is None or any(slug == topic for slug, _ in r.topics))
     ]
     details = data.load_details([r.id for r in wanted])

@@ -10,6 +10,18 @@ from aggregator.publish.data import StoryRow
 from aggregator.publish.recaps import recap_body, recap_summary
 
 
+def page_chunks(rows: list[StoryRow], size: int) -> tuple[list[StoryRow], list[list[StoryRow]]]:
+    """Return (front page, numbered pages 1..n) partitioning the rows (newest first in each).
+
+    The front page holds the newest `size` stories; the rest fill page-1, page-2, ... counted
+    from the oldest, so every page but the newest numbered one is full and stays the same as
+    stories arrive. No story is on two pages.
+    """
+    size = max(1, size)
+    front, older = rows[:size], rows[size:][::-1]
+    return front, [older[i : i + size][::-1] for i in range(0, len(older), size)]
+
+
 def _paged(
     build: Build, prefix: str, rows: list[StoryRow], heading: str, intro: str, **extra: Any
 ) -> None:
@@ -18,8 +30,8 @@ def _paged(
     Counting from the oldest keeps every full page's content stable as stories arrive, so an
     incremental build rewrites only the front page and the newest numbered page.
     """
-    size = build.config.items_per_page
-    full = len(rows) // size if len(rows) > size else 0
+    front_rows, numbered = page_chunks(rows, build.config.items_per_page)
+    full = len(numbered)
     base = {
         "heading": heading,
         "intro": intro,
@@ -34,15 +46,13 @@ def _paged(
     }
     front = {
         **base,
-        "stories": rows[:size],
+        "stories": front_rows,
         "newer": None,
         "older": f"page-{full}.html" if full else None,
     }
     build.page(prefix, _ctx_fp(build, front), "list.html", front)
-    oldest_first = rows[::-1]
     date = build.env.filters["date"]
-    for k in range(1, full + 1):
-        chunk = oldest_first[(k - 1) * size : k * size][::-1]
+    for k, chunk in enumerate(numbered, start=1):
         title = f"{heading}: {date(chunk[-1].published_at)} to {date(chunk[0].published_at)}"
         ctx = {
             **base,

@@ -238,6 +238,7 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
             Item.published_at,
             Item.kind,
             Item.engagement,
+            Item.collected_at,
         )
         .join(Source, Source.id == Item.source_id)
         .where(Item.story_id.in_(ids))
@@ -255,6 +256,7 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
                 r[9],
                 r[10],
                 r[11] if isinstance(r[11], dict) else {},
+                r[12],
             )
         )
     return items
@@ -342,9 +344,12 @@ def export_records(
     topic: str | None = None,
     *,
     settings: Settings | None = None,
+    updated_since: datetime | timedelta | str | int | None = None,
 ) -> list[dict]:
-    """Return the planner records of stories new or changed since `since`, in `topic`.
+    """Return the planner records of stories published since `since` whose card changed since
+    `updated_since`, in `topic`.
 
     Settings give the permalinks' base URL and topic names (defaults when omitted).
     """
-    return select_records(load_site_input(session, settings or Settings()), since, topic)
+    data = load_site_input(session, settings or Settings())
+    return select_records(data, since, topic, updated_since=updated_since)

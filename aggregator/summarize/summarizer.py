@@ -21,6 +21,7 @@ from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
 from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
 from aggregator.settings import Settings, Topic
+from aggregator.summarize.annotate import annotate
 from aggregator.summarize.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 
 
@@ -172,7 +173,8 @@ class LLMSummarizer:
                     grounded.grounded_ratio,
                 ):
                     grounded = retry
-        return CardResult(grounded.card, self._meta(grounded, records, started), records)
+        card = annotate(grounded.card, story.title, story.text, story.url, "llm")
+        return CardResult(card, self._meta(grounded, records, started), records)
 
     def _ground(self, draft: CardDraft, source_text: str, numbered: Numbered | None) -> Grounded:
         """Return the draft grounded; sentence numbers first become their sentences' text."""
@@ -212,7 +214,9 @@ class ExtractiveSummarizer:
             grounded_ratio=grounded.grounded_ratio,
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
-        return CardResult(grounded.card, meta)
+        return CardResult(
+            annotate(grounded.card, story.title, story.text, story.url, self.mode), meta
+        )
 
 
 def story_rank(

@@ -8,11 +8,14 @@ import pytest
 
 from aggregator.evals.api import evaluate
 from aggregator.evals.configs import load_eval_config
-from aggregator.evals.sets import bundled_set_path
+from aggregator.evals.sets import bundled_set_path, load_set
 from tests.integration.evals.conftest import API_KEY, write_config
 from tests.servers.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.integration
+
+
+STARTER_CASES = len(load_set(bundled_set_path()).cases)
 
 
 def test_llm_run_finds_the_worse_model_and_caches_outputs(
@@ -35,7 +38,7 @@ def test_llm_run_finds_the_worse_model_and_caches_outputs(
 
     again = evaluate(bundled_set_path(), [good, bad], cache_dir=cache, workers=4)
     assert len(model_server.requests) == calls  # every card came from the cache
-    assert [c["summary"]["cached"] for c in again["configs"]] == [10, 10]
+    assert [c["summary"]["cached"] for c in again["configs"]] == [STARTER_CASES, STARTER_CASES]
     assert again["configs"][0]["summary"]["cost_per_card_usd"] == a["cost_per_card_usd"]
 
 
@@ -49,7 +52,7 @@ def test_llm_run_with_judge_scores_every_card(
     assert quality["judge_usefulness"]["pass_rate"] == 0.0  # 3 is below the pass mark of 4
     assert doc["judge"]["model"] == "fake-judge" and doc["judge"]["prompt"] == "eval_judge/v1"
     judged = [r for r in model_server.requests if r["body"]["model"] == "fake-judge"]
-    assert len(judged) == 10
+    assert len(judged) == STARTER_CASES
 
 
 def test_llm_run_model_without_usable_answers_fails_its_cases(
@@ -58,7 +61,7 @@ def test_llm_run_model_without_usable_answers_fails_its_cases(
     broken = load_eval_config(write_config(tmp_path, "broken", "fake-broken"), server_env)
     doc = evaluate(bundled_set_path(), [broken], cache_dir=tmp_path / "cache", workers=4)
     summary = doc["configs"][0]["summary"]
-    assert summary["failed"] == 10
+    assert summary["failed"] == STARTER_CASES
     assert summary["quality"]["schema_valid"]["mean"] == 0.0
     assert summary["cost_total_usd"] > 0  # failed attempts are still paid for
     assert all(c["results"][0]["error"].startswith("summarize:") for c in doc["cases"])

@@ -142,6 +142,7 @@ class SiteFactory:
                     story_id=story.id,
                     kind=spec.get("kind", "feed"),
                     engagement=spec.get("engagement", {}),
+                    collected_at=spec.get("collected_at", when),
                 )
                 s.add(item)
                 s.flush()

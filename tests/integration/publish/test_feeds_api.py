@@ -27,6 +27,8 @@ def stories(factory) -> list[int]:
         "kind": "reddit",
         "url": "https://redd.it/x",
         "engagement": {"score": 99, "comments": 12, "permalink": "/r/ML/comments/x/"},
+        # The Reddit thread joined the story 30 hours after the blog post.
+        "collected_at": BASE_TIME + timedelta(hours=28),
     }
     ids = [
         factory.story(
@@ -124,7 +126,7 @@ def test_every_api_file_validates_against_the_schema(
     kinds = sorted(d["kind"] for d in docs)
     assert kinds.count("item") == 2 and "index" in kinds and "week" in kinds and "topic" in kinds
     index = json.loads((site_dir / "api/items.json").read_text(encoding="utf-8"))
-    assert index["version"] == "1" and index["total"] == 2
+    assert index["version"] == "1.1" and index["total"] == 2
     assert [w["week"] for w in index["weeks"]] == ["2026-W47", "2026-W46"]
     fresh, older = index["items"]
     assert fresh["engagement"] == {
@@ -138,6 +140,19 @@ def test_every_api_file_validates_against_the_schema(
     assert fresh["published_at"].endswith("Z") and fresh["recap_url"] == f"{BASE}recaps/2026-W47/"
     assert fresh["mode"] == "llm" and fresh["grounded_ratio"] == 1.0
     assert fresh["entities"] == ["MMLU", "GSM8K", "OpenAI"]
+    # 1.1: the story was first seen with the blog post; in the 24 h up to the Reddit thread
+    # it gained one source, one item and the thread's engagement (not the blog's).
+    assert fresh["first_seen_at"] == "2026-11-18T07:30:00Z"
+    assert fresh["momentum"] == {
+        "window_hours": 24,
+        "as_of": "2026-11-19T13:30:00Z",
+        "sources": 1,
+        "items": 1,
+        "score": 99,
+        "comments": 12,
+    }
+    assert older["momentum"]["sources"] == 1 and older["momentum"]["score"] is None
+    assert fresh["kind"] is None and fresh["typed_entities"] == []  # a card written before 1.1
     assert older["title"] == "Older evergreen take 🧠"
     week = json.loads((site_dir / "api/weeks/2026-W46.json").read_text(encoding="utf-8"))
     assert week["next_url"] == f"{BASE}api/weeks/2026-W47.json" and week["count"] == 1
