@@ -174,6 +174,7 @@ def _from_rss_entry(entry: Entry, source: RedditSource) -> Entry:
         entry.summary = entry.content_html = None
     entry.kind = "link" if is_link else "self"
     entry.engagement = {
+        **entry.engagement,  # a comment count the feed gave (slash:comments, thr:total)
         "platform": "reddit",
         "subreddit": source.subreddit,
         "permalink": permalink,

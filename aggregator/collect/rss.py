@@ -21,6 +21,7 @@ from aggregator.collect.feed import (  # re-exported: callers import them from h
     Entry,
     ParsedFeed,
     checked_date,
+    comment_count,
     dedupe_entries,
     entry_fingerprint,
     identity_hash,
@@ -203,7 +204,6 @@ def _entry(raw: Any, url: str, now: datetime) -> Entry:
         for e in raw.get("enclosures") or []
         if e.get("href")
     ]
-    comments = str(raw.get("slash_comments", "")).strip()
     return Entry(
         guid=guid,
         guid_hash=identity_hash(guid, canonical, title, content or summary),
@@ -217,5 +217,6 @@ def _entry(raw: Any, url: str, now: datetime) -> Entry:
         date_flagged=flagged,
         tags=[t for t in tags if t],
         enclosures=enclosures,
-        engagement={"comments": int(comments)} if comments.isdigit() else {},
+        # The comment count as Reddit items store it (publish/views.py reads "comments").
+        engagement=comment_count(raw.get("slash_comments")) or comment_count(raw.get("thr_total")),
     )
