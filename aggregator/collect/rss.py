@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from aggregator.collect.encoding import decode_feed_text, media_type
+from aggregator.collect.fastrss import read_plain_rss
 from aggregator.collect.feed import (  # re-exported: callers import them from here too
     CRASH_MARK,
     EARLIEST,
@@ -88,7 +89,7 @@ def _inflate(body: bytes) -> bytes:
     return body
 
 
-def _parse(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+def _parse(body: bytes, url: str, headers: dict[str, str], fast: bool = True) -> ParsedFeed:
     now = datetime.now(UTC).replace(microsecond=0)
     body = _inflate(body)
     if not body.strip():
@@ -104,8 +105,14 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
         # with one, it re-joins the base URI at every element (a third of its time).
         # Entry and enclosure links are resolved here either way.
         response_headers["content-location"] = headers.get("content-location") or url
+    encoded = text.encode("utf-8", "surrogatepass")
+    # Plain RSS 2.0 without relative links in its HTML: lxml gives feedparser's entries,
+    # ten times faster (fastrss.py; bench/feeds_parity.py compares the two).
+    plain = read_plain_rss(encoded, mtype) if fast and not relative else None
+    if plain is not None:
+        return _from_feedparser(plain, url, now)
     data = feedparser.parse(
-        io.BytesIO(text.encode("utf-8", "surrogatepass")),
+        io.BytesIO(encoded),
         response_headers=response_headers,
         sanitize_html=False,
         resolve_relative_uris=relative,
