@@ -12,6 +12,7 @@ functions. bench/feeds_parity.py checks that both give the same entries on a cor
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from typing import Any
 
@@ -160,6 +161,8 @@ def _text(element: Any, uri: bool = False) -> str:
 
 def _title_type(text: str) -> str:
     """Return the type feedparser gives an RSS title: plain text unless it looks like HTML."""
+    if "<" not in text and "&" not in text:  # HTML to feedparser has a close tag or an entity
+        return "text/plain"
     return "text/html" if _FeedParserMixin.looks_like_html(text) else "text/plain"
 
 
@@ -244,7 +247,15 @@ class _AuthorContext:
 
 def _author_detail(entry: dict[str, Any]) -> None:
     """Set author_detail as feedparser's _sync_author_detail does for a one-author entry."""
-    shim = _AuthorContext(entry)
+    detail = _split_author(entry["author"])
+    if detail is not None:
+        entry["author_detail"] = dict(detail)
+
+
+@functools.lru_cache(maxsize=256)
+def _split_author(author: str) -> tuple[tuple[str, str], ...] | None:
+    """Return feedparser's (name, email) split of an author line (a feed repeats a few)."""
+    shim = _AuthorContext({"author": author})
     _FeedParserMixin._sync_author_detail(shim)  # type: ignore[arg-type]
-    if "author_detail" in shim.context:
-        entry["author_detail"] = dict(shim.context["author_detail"])
+    detail = shim.context.get("author_detail")
+    return None if detail is None else tuple(detail.items())
