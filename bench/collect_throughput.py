@@ -144,22 +144,6 @@ def sample_memory(root: int, exclude: set[int], conn: Any) -> None:
         peak = max(peak, sum(_pss_kib(p) for p in _tree(root, exclude)))
 
 
-def parse_floor(feeds: int, items: int) -> float:
-    """Return seconds to only parse the feeds with parse_feed in a 2-process pool (context)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from aggregator.collect.rss import parse_feed
-
-    bodies = [make_feed(i, items) for i in range(feeds)]
-    headers = [{"content-type": "application/rss+xml; charset=utf-8"}] * feeds
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(2, mp_context=context) as pool:
-        list(pool.map(parse_feed, bodies[:2], ["http://x/"] * 2))  # start the workers
-        started = time.perf_counter()
-        list(pool.map(parse_feed, bodies, ["http://x/"] * feeds, headers, chunksize=8))
-        return time.perf_counter() - started
-
-
 def _proc_stat(pid: int) -> tuple[int, float, float] | None:
     """Return (parent pid, own CPU s, reaped children's CPU s) from /proc, None if gone."""
     try:
@@ -176,33 +160,22 @@ def _proc_stat(pid: int) -> tuple[int, float, float] | None:
     )
 
 
-def descendant_cpu(root: int, exclude: int) -> float | None:
+def descendant_cpu(root: int, exclude: set[int]) -> float | None:
     """Return CPU seconds used by root's live descendants and the children they reaped,
-    leaving out the `exclude` subtree (the feed server); None where /proc is missing.
+    leaving out the `exclude` subtrees (feed server, memory sampler); None without /proc.
 
     The parse workers are children of the forkserver, not of this process, so neither
     process_time() nor RUSAGE_CHILDREN sees them; the forkserver's reaped-children time does.
     """
     if not os.path.isdir("/proc/self"):
         return None
-    stats = {int(p): _proc_stat(int(p)) for p in os.listdir("/proc") if p.isdigit()}
-    children: dict[int, list[int]] = {}
-    for pid, stat in stats.items():
-        if stat is not None:
-            children.setdefault(stat[0], []).append(pid)
-    total, todo = 0.0, [c for c in children.get(root, []) if c != exclude]
-    while todo:
-        pid = todo.pop()
-        stat = stats[pid]
-        if stat is not None:
-            total += stat[1] + stat[2]
-        todo.extend(c for c in children.get(pid, []) if c != exclude)
-    return total
+    stats = [_proc_stat(pid) for pid in _tree(root, exclude)[1:]]
+    return sum(stat[1] + stat[2] for stat in stats if stat is not None)
 
 
-def _cpu_now(server: int) -> tuple[float, float | None, float]:
+def _cpu_now(server: int, sampler: int) -> tuple[float, float | None, float]:
     """Return (this process's CPU, its other processes' CPU, feed server CPU) so far."""
-    others = descendant_cpu(os.getpid(), server)
+    others = descendant_cpu(os.getpid(), {server, sampler})
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
     served = _proc_stat(server)
     if others is not None:
@@ -210,17 +183,19 @@ def _cpu_now(server: int) -> tuple[float, float | None, float]:
     return time.process_time(), others, served[1] if served else 0.0
 
 
-def run_pass(ctx: Any, force: bool, server: int, memory: Any) -> tuple[float, Any, float]:
+def run_pass(
+    ctx: Any, force: bool, server: int, memory: Any, sampler: int
+) -> tuple[float, Any, float]:
     """Run the collect stage once; return (seconds, report, peak MB) and print its CPU."""
     from aggregator.collect.stage import run_collect
 
     load = os.getloadavg()[0]
     memory.send("reset")
     memory.recv()
-    started, cpu = time.perf_counter(), _cpu_now(server)
+    started, cpu = time.perf_counter(), _cpu_now(server, sampler)
     report = run_collect(ctx, force=force)
     elapsed = time.perf_counter() - started
-    end = _cpu_now(server)
+    end = _cpu_now(server, sampler)
     memory.send("peak")
     peak = memory.recv()
     own = end[0] - cpu[0]
@@ -241,9 +216,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--db", type=Path, default=None, help="SQLite file (default: temporary)")
-    parser.add_argument(
-        "--floor", action="store_true", help="also time parsing alone (2 processes)"
-    )
     parser.add_argument(
         "--per-host", type=int, default=16, help="[fetch] per_host_concurrency (one host here)"
     )
@@ -276,14 +248,14 @@ def baseline(port: int, feeds: int, server: int) -> tuple[float, float, int]:
     """Return (wall s, CPU s, entries) of the plain loop, run in a fresh process; print it."""
     spawn = multiprocessing.get_context("spawn")
     receive, send = spawn.Pipe(duplex=False)
-    load, served = os.getloadavg()[0], _cpu_now(server)[2]
+    load, served = os.getloadavg()[0], _cpu_now(server, 0)[2]
     loop = spawn.Process(target=plain_loop, args=(port, feeds, send), daemon=True)
     loop.start()
     wall, cpu, entries = receive.recv()
     loop.join()
     print(
         f"plain loop (urllib + feedparser.parse, sequential, nothing stored): {wall:.2f} s, "
-        f"CPU {cpu:.1f} s, feed server {_cpu_now(server)[2] - served:.1f} s, {entries} entries; "
+        f"CPU {cpu:.1f} s, feed server {_cpu_now(server, 0)[2] - served:.1f} s, {entries} entries; "
         f"load before {load:.2f}"
     )
     return wall, cpu, entries
@@ -307,8 +279,8 @@ def main() -> int:
     sampler.start()
     ctx = open_context(bench_settings(args, port))
     try:
-        first, report1, peak1 = run_pass(ctx, False, server.pid, ours)
-        second, report2, peak2 = run_pass(ctx, True, server.pid, ours)
+        first, report1, peak1 = run_pass(ctx, False, server.pid, ours, sampler.pid)
+        second, report2, peak2 = run_pass(ctx, True, server.pid, ours, sampler.pid)
     finally:
         ctx.engine.dispose()
         ours.send("stop")
@@ -323,9 +295,6 @@ def main() -> int:
         f"pass 2: {report2.details['not_modified']} not modified in {second:.2f} s = "
         f"{second / loop:.3f}x the plain loop; failed={report2.failed}"
     )
-    if args.floor:
-        floor = parse_floor(args.feeds, args.items)
-        print(f"parse only (2 processes, no network, no database): {floor:.2f} s")
     for error in (report1.errors + report2.errors)[:5]:
         print(f"  error: {error}")
     peak = max(peak1, peak2)
