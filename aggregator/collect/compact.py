@@ -13,14 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aggregator.collect.rss import (
-    CRASH_MARK,
-    Entry,
-    ParsedFeed,
-    entry_fingerprint,
-    one_line,
-    parse_feed,
-)
+from aggregator.collect.feed import CRASH_MARK, Entry, ParsedFeed, entry_fingerprint, one_line
+from aggregator.collect.rss import parse_feed
 
 # The items columns an entry fills, in the order of a row tuple.
 ROW_FIELDS = (

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin
 
+from aggregator.collect.feed import (
+    Entry,
+    ParsedFeed,
+    checked_date,
+    dedupe_entries,
+    identity_hash,
+    one_line,
+)
 from aggregator.collect.urls import canonical_url
-
-if TYPE_CHECKING:
-    from aggregator.collect.rss import Entry, ParsedFeed
 
 
 def _date(value: Any) -> datetime | None:
@@ -40,8 +45,6 @@ def _author(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
 
 
 def _entry(item: dict[str, Any], feed: dict[str, Any], url: str, now: datetime) -> Entry:
-    from aggregator.collect.rss import Entry, checked_date, identity_hash
-
     link = item.get("url") if isinstance(item.get("url"), str) else item.get("external_url")
     link = link if isinstance(link, str) and link.strip() else None
     canonical = canonical_url(link, url)
@@ -83,8 +86,6 @@ def _entry(item: dict[str, Any], feed: dict[str, Any], url: str, now: datetime) 
 
 def parse_json_feed(text: str, url: str, now: datetime) -> ParsedFeed:
     """Return a JSON Feed's entries; anything unreadable becomes a warning, never an exception."""
-    from aggregator.collect.rss import ParsedFeed, dedupe_entries, one_line
-
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:

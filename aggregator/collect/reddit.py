@@ -7,16 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.collect.feed import Entry, ParsedFeed, checked_date, identity_hash, one_line
 from aggregator.collect.fetch import Fetcher, FetchError, FetchResult
-from aggregator.collect.rss import (
-    FEED_ACCEPT,
-    Entry,
-    ParsedFeed,
-    checked_date,
-    identity_hash,
-    one_line,
-    parse_feed,
-)
+from aggregator.collect.rss import FEED_ACCEPT, parse_feed
 from aggregator.collect.urls import canonical_url
 from aggregator.settings import RedditSettings, RedditSource
 
@@ -181,6 +174,7 @@ def _from_rss_entry(entry: Entry, source: RedditSource) -> Entry:
         entry.summary = entry.content_html = None
     entry.kind = "link" if is_link else "self"
     entry.engagement = {
+        **entry.engagement,  # a comment count the feed gave (slash:comments, thr:total)
         "platform": "reddit",
         "subreddit": source.subreddit,
         "permalink": permalink,

@@ -85,10 +85,14 @@ def _success_values(
         "last_status": outcome.status,
         "consecutive_errors": 0,
         "last_error": None,
-        "etag": outcome.etag,
-        "last_modified": outcome.last_modified,
         "fallback": outcome.fallback,
     }
+    # Validators are written only when they changed: the 304s of a batch then share every
+    # value and are stored with one UPDATE.
+    if outcome.etag != outcome.job.etag:
+        values["etag"] = outcome.etag
+    if outcome.last_modified != outcome.job.last_modified:
+        values["last_modified"] = outcome.last_modified
     if feed is not None:
         values["last_warning"] = feed.warning
         if feed.ttl_seconds != prior.extra.get("ttl_seconds"):
@@ -145,11 +149,11 @@ def store_batch(ctx: Context, batch: list[Outcome], prior: dict[int, _Prior]) ->
     fails, each source is retried alone, and one that still fails is recorded as that
     source's error: a bad row never stops the others.
     """
+    now = utcnow()  # one time for the batch, so that sources given the same schedule match
     try:
         with ctx.session() as session:
             results = [
-                store_outcome(session, o, prior[o.job.source_id], ctx.settings, utcnow())
-                for o in batch
+                store_outcome(session, o, prior[o.job.source_id], ctx.settings, now) for o in batch
             ]
             update_sources(session, [health for _, _, health in results])
             enqueue_extract(session, [i for ids, _, _ in results for i in ids])

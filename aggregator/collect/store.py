@@ -137,13 +137,32 @@ def _source_update(keys: tuple[str, ...]) -> Any:
 
 
 def update_sources(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Write sources' health, one executemany per shape of update."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    """Write sources' health: one UPDATE .. WHERE id IN (..) for each set of sources given the
+    same values (a chunk of 304s is one statement), one executemany per shape for the rest."""
     now = utcnow()
+    alike: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    each: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append({**row, "updated_at": now})
-    for keys, params in groups.items():
-        session.execute(_source_update(keys), params)
+        values = tuple(sorted((k, v) for k, v in row.items() if k != "_sid"))
+        try:
+            alike.setdefault(values, []).append(row["_sid"])
+        except TypeError:  # an unhashable value (a dict): that row is written on its own
+            each.setdefault(tuple(sorted(row)), []).append({**row, "updated_at": now})
+    for values, ids in alike.items():
+        if len(ids) == 1:
+            row = {**dict(values), "_sid": ids[0], "updated_at": now}
+            each.setdefault(tuple(sorted(row)), []).append(row)
+            continue
+        shared = {k: v for k, v in values if k != "items_added"}
+        if "items_added" in dict(values):
+            shared["items_count"] = SOURCES.c.items_count + dict(values)["items_added"]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            session.execute(
+                update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(**shared, updated_at=now)
+            )
+    for keys, params in each.items():
+        session.execute(_source_update(tuple(k for k in keys if k != "updated_at")), params)
 
 
 def enqueue_extract(session: Session, item_ids: list[int]) -> None:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from aggregator.clock import utcnow
@@ -288,4 +288,46 @@ def test_run_collect_reports_progress(
     ctx.progress = progress
     run_collect(ctx)
     assert seen == [("collect", 3, 3)]
+    ctx.engine.dispose()
+
+
+def test_run_collect_stores_a_batch_of_304s_with_one_update(
+    make_settings: Callable[..., Settings],
+    db_url: str,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sources = [
+        rss_source(f"Wire {n}", feed_server.add(f"/w{n}.xml", rss(f"W{n}", [(f"w{n}", "A", "b")])))
+        for n in range(6)
+    ]
+    ctx = context(make_settings, *sources, database={"url": db_url})
+    assert run_collect(ctx).details["new_items"] == 6
+    rows = [source_row(ctx, s["name"]) for s in sources]
+    before = {row.name: (row.etag, row.next_fetch_at) for row in rows}
+    batches: list[int] = []
+    real = collect_module.collect_sources
+
+    def counted(*args: Any, **kwargs: Any) -> Iterator[list[engine.Outcome]]:
+        for batch in real(*args, **kwargs):
+            batches.append(len(batch))
+            yield batch
+
+    statements: list[tuple[str, bool]] = []
+
+    def record(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
+        if sql.lstrip().upper().startswith("UPDATE SOURCES"):
+            statements.append((sql, many))
+
+    monkeypatch.setattr(collect_module, "collect_sources", counted)
+    event.listen(ctx.engine, "before_cursor_execute", record)
+    report = run_collect(ctx, force=True)
+    event.remove(ctx.engine, "before_cursor_execute", record)
+    assert report.details["not_modified"] == 6 and report.failed == 0
+    # One UPDATE .. WHERE id IN (..) per batch of 304s, never one per source.
+    assert len(statements) == len(batches) and not any(many for _, many in statements)
+    assert sum(batches) == 6 and all(" IN " in sql.upper() for sql, _ in statements)
+    for name, (etag, next_fetch) in before.items():
+        row = source_row(ctx, name)
+        assert row.last_status == 304 and row.etag == etag and row.next_fetch_at > next_fetch
     ctx.engine.dispose()
