@@ -46,6 +46,8 @@ Their His Her Today Yesterday Tomorrow
 """
 _NOT_ENTITIES = frozenset(_NOT_ENTITIES_TEXT.split())
 MAX_SENTENCES = 150
+HEADLINE_ONLY_HOOK = "Only the headline of this story could be read."
+HEADLINE_ONLY_WHY = "The article's text was not available, so this card cannot say why it matters."
 MIN_TOPIC_SCORE = 0.3
 
 
@@ -165,6 +167,8 @@ def build_card(title: str, text: str, topics: Sequence[Topic] = (), deep: bool =
     sentences = card_sentences(title, text)
     if not sentences and text.strip():
         sentences = [shorten(" ".join(text.split()), 400)]
+    if not sentences or echoes_title(" ".join(sentences), title):
+        return _headline_card(title, topics)
     roles = assign_roles(sentences, rank_sentences(sentences))
     clean_title = _clip(" ".join(title.split()), 100) or "Untitled"
 
@@ -189,6 +193,22 @@ def build_card(title: str, text: str, topics: Sequence[Topic] = (), deep: bool =
         topics=score_topics(title, text, topics), entities=find_entities(sentences),
         timeliness="evergreen" if _EVERGREEN.search(title) else "time-bound",
     )  # fmt: skip
+
+
+def _headline_card(title: str, topics: Sequence[Topic]) -> Card:
+    """Return the card of a story known only by its headline: it says so instead of repeating it."""
+    clean = _clip(" ".join(title.split()), 100) or "Untitled"
+    return Card(
+        title=clean,
+        hook=HEADLINE_ONLY_HOOK,
+        tldr=TLDR(
+            what_changed=shorten(_finish(clean), 400),
+            why_it_matters=HEADLINE_ONLY_WHY,
+            what_to_do_next=NO_NEXT_STEP,
+        ),
+        topics=score_topics(title, "", topics),
+        timeliness="evergreen" if _EVERGREEN.search(title) else "time-bound",
+    )
 
 
 def _insight(sentences: list[str], roles: Roles) -> tuple[list[Point], list[Point]]:

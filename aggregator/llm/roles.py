@@ -21,7 +21,8 @@ _EVENT = re.compile(
     r"increas\w*|reduc\w*|acquir\w*|buy(?:s|ing)?|bought|sign\w*|approv\w*|ban(?:s|ned)?|"
     r"rul(?:ed|es|ing)|fin(?:ed|es)|su(?:ed|es|ing)|replac\w*|add(?:s|ed)?|remov\w*|"
     r"block\w*|fil(?:ed|es)|propos\w*|passe[sd]|adopt\w*|won|wins|lost|fail\w*|"
-    r"halv\w*|doubl\w*|priced?|tapes? out|taped out|went down|outage|broke)\b",
+    r"halv\w*|doubl\w*|priced?|tapes? out|taped out|went down|outage|broke|reach(?:ed|es)|"
+    r"hits?|open(?:s|ed)|join(?:s|ed)|replaced|found|shows?|showed)\b",
     re.I,
 )
 _NUMBER = re.compile(r"\d")
@@ -70,7 +71,8 @@ def event_score(sentence: str) -> float:
     score = 1.5 * bool(_EVENT.search(sentence))
     score += 0.5 * min(2, len(_NUMBER.findall(sentence)) // 2 + bool(_NUMBER.search(sentence)))
     score += 0.5 * bool(_NAME.search(sentence))
-    return score
+    # A quotation is someone's view of the event, not the event.
+    return score - 1.5 * sentence.startswith(('"', "“", "'", "‘"))
 
 
 def _cues(strong: re.Pattern[str], weak: re.Pattern[str], sentence: str) -> float:

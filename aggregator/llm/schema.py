@@ -46,6 +46,29 @@ class TopicScore(_Strict):
     score: float = Field(ge=0, le=1)
 
 
+class Basis(_Strict):
+    """What the card was written from: the full article, the feed's excerpt, or the title."""
+
+    kind: Literal["full_text", "feed_excerpt", "title_only"]
+    words: int = Field(ge=0)
+
+
+class DiscussionPoint(_Strict):
+    """A comment that adds something: its sentence, the comment quoted, its link and score."""
+
+    text: str
+    quote: str
+    comment_url: str | None = None
+    score: int = 0
+
+
+class Discussion(_Strict):
+    """What the thread adds, kept apart from the article (never cited as it)."""
+
+    points: list[DiscussionPoint] = Field(default_factory=list, max_length=5)
+    disputes: bool = False
+
+
 class Card(_Strict):
     """A story's card as published: only points whose citations were verified.
 
@@ -62,6 +85,9 @@ class Card(_Strict):
     topics: list[TopicScore] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list, max_length=20)
     timeliness: Literal["time-bound", "evergreen"] = "time-bound"
+    # Set by the summarizer, not the model: provenance and the thread, both optional.
+    basis: Basis | None = None
+    discussion: Discussion | None = None
 
 
 class PointDraft(_Strict):

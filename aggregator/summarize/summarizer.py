@@ -17,10 +17,13 @@ from aggregator.llm.client import LLMClient, acomplete_structured
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
 from aggregator.llm.prompts import Prompt, load_prompt
-from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
+from aggregator.llm.roles import NO_NEXT_STEP
+from aggregator.llm.schema import Basis, Card, CardDraft, CardMeta, Discussion, TopicScore
 from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
 from aggregator.settings import Settings, Topic
+from aggregator.summarize.basis import card_basis, is_deep
+from aggregator.summarize.discussion import pick_discussion
 from aggregator.summarize.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 
 
@@ -34,6 +37,13 @@ class StoryInput:
     source_name: str = ""
     url: str | None = None
     published_at: datetime | None = None
+    method: str | None = None  # how the text was obtained (the extract stage's method)
+    comments: list[dict[str, Any]] = field(default_factory=list)  # a discussion, never the text
+
+    @property
+    def basis(self) -> Basis:
+        """Return what the card is written from: full text, feed excerpt or title only."""
+        return card_basis(self.method, self.text, self.title)
 
 
 @dataclass
@@ -48,6 +58,24 @@ class CardResult:
     def topics(self) -> list[TopicScore]:
         """Return the card's topics with their confidence."""
         return self.card.topics
+
+
+def finish_card(card: Card, story: StoryInput) -> Card:
+    """Return the card with its basis and discussion, and every TL;DR slot filled honestly.
+
+    A source too short for depth keeps its TL;DR only; an empty next step says so.
+    """
+    basis = story.basis
+    found = pick_discussion(story.comments, story.text)
+    update: dict[str, Any] = {
+        "basis": basis,
+        "discussion": Discussion.model_validate(found) if found else None,
+    }
+    if not card.tldr.what_to_do_next.strip():
+        update["tldr"] = card.tldr.model_copy(update={"what_to_do_next": NO_NEXT_STEP})
+    if not is_deep(basis):
+        update |= {"key_takeaways": [], "technical_deep_dive": [], "future_implications": []}
+    return card.model_copy(update=update)
 
 
 def topics_block(topics: Sequence[Topic]) -> str:
@@ -172,7 +200,8 @@ class LLMSummarizer:
                     grounded.grounded_ratio,
                 ):
                     grounded = retry
-        return CardResult(grounded.card, self._meta(grounded, records, started), records)
+        card = finish_card(grounded.card, story)
+        return CardResult(card, self._meta(grounded, records, started), records)
 
     def _ground(self, draft: CardDraft, source_text: str, numbered: Numbered | None) -> Grounded:
         """Return the draft grounded; sentence numbers first become their sentences' text."""
@@ -205,14 +234,15 @@ class ExtractiveSummarizer:
     async def summarize(self, story: StoryInput) -> CardResult:
         """Return the extractive card of a story (its citations are checked like any other)."""
         started = time.perf_counter()
-        draft = build_card(story.title, story.text, self.settings.topics)
+        deep = is_deep(story.basis)
+        draft = build_card(story.title, story.text, self.settings.topics, deep=deep)
         grounded = ground_card(draft, story.text, self.slugs)
         meta = CardMeta(
             mode="extractive",
             grounded_ratio=grounded.grounded_ratio,
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
-        return CardResult(grounded.card, meta)
+        return CardResult(finish_card(grounded.card, story), meta)
 
 
 def story_rank(

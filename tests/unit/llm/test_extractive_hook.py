@@ -40,9 +40,11 @@ def test_extractive_card_leaves_implications_empty_without_forward_looking_sente
     assert card.future_implications == []
 
 
-def test_extractive_title_only_article_still_builds() -> None:
+def test_extractive_title_only_article_says_so_instead_of_repeating_the_title() -> None:
     card = build_card("Short news", "Short news.")
-    assert card.title == "Short news" and card.hook
+    assert card.title == "Short news" and card.tldr.what_changed == "Short news."
+    parts = [card.hook, *card.tldr.model_dump().values()]
+    assert len(set(parts)) == 4 and "headline" in card.hook and card.key_takeaways == []
 
 
 SHORT = [
