@@ -10,9 +10,17 @@ from collections.abc import Sequence
 import numpy as np
 from rapidfuzz import fuzz
 
-from aggregator.llm.roles import HOOK_CHARS, NO_NEXT_STEP, Roles, assign_roles
+from aggregator.llm.roles import (
+    HOOK_CHARS,
+    NO_NEXT_STEP,
+    NO_REASON,
+    TOO_SHORT_HOOK,
+    Roles,
+    assign_roles,
+    usable,
+)
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
-from aggregator.llm.segment import balanced, is_whole, prose_text, shorten, split_sentences
+from aggregator.llm.segment import is_whole, prose_text, shorten, split_sentences
 from aggregator.settings import Topic
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
@@ -154,7 +162,8 @@ def _finish(sentence: str) -> str:
 
 def card_sentences(title: str, text: str) -> list[str]:
     """Return the article's prose sentences a card may use (no datelines, no headline echoes)."""
-    sentences = [s for s in split_sentences(prose_text(text)) if _usable(s)][:MAX_SENTENCES]
+    found = [s for s in split_sentences(prose_text(text)) if _usable(s)]
+    sentences = list(dict.fromkeys(found))[:MAX_SENTENCES]  # a repeated sentence counts once
     # Extracted text often starts with the headline; a card that repeats it says nothing.
     return [s for s in sentences if not echoes_title(s, title)] or sentences
 
@@ -176,8 +185,9 @@ def build_card(title: str, text: str, topics: Sequence[Topic] = (), deep: bool =
         return shorten(_finish(sentences[index]), limit) if index is not None else ""
 
     changed = part(roles.what_changed) or shorten(clean_title, 400)
-    hook = part(roles.hook, HOOK_CHARS) or shorten(changed, HOOK_CHARS)
-    why = part(roles.why_it_matters) or changed
+    # Too few sentences for distinct parts: say so rather than repeat one sentence.
+    hook = part(roles.hook, HOOK_CHARS) or TOO_SHORT_HOOK
+    why = part(roles.why_it_matters) or NO_REASON
     tldr = TLDR(
         what_changed=changed,
         why_it_matters=why,
@@ -215,7 +225,7 @@ def _insight(sentences: list[str], roles: Roles) -> tuple[list[Point], list[Poin
     """Return (key takeaways, technical deep dive): central sentences the TL;DR did not use."""
     scores = rank_sentences(sentences)
     order = sorted(range(len(sentences)), key=lambda i: -scores[i])
-    whole = [i for i in order if is_whole(sentences[i]) and balanced(sentences[i])] or order
+    whole = [i for i in order if usable(sentences[i])] or order
     unused = [i for i in whole if i not in roles.used()]
     # Short articles have too few sentences for distinct parts: the TL;DR's may repeat here.
     spare = [i for i in whole if i not in unused and i not in roles.future]

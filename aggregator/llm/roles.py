@@ -10,9 +10,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aggregator.llm.segment import balanced, is_whole
+from aggregator.llm.segment import balanced, is_whole, starts_whole
 
 NO_NEXT_STEP = "The source states no next step."
+NO_REASON = "The source does not say why it matters."
+TOO_SHORT_HOOK = "Only a sentence or two of this story could be read."
 HOOK_CHARS = 160
 
 _EVENT = re.compile(
@@ -126,6 +128,11 @@ def _best(candidates: Sequence[int], taken: set[int], key: object, need: float =
     return max(scored)[2] if scored else None
 
 
+def usable(sentence: str) -> bool:
+    """Return True for a sentence a card may show as is: whole at both ends, quotes closed."""
+    return is_whole(sentence) and starts_whole(sentence) and balanced(sentence)
+
+
 def _hook_score(sentence: str, rank: float) -> float:
     """Return a hook candidate's score: an event, central, short; one that needs cutting loses."""
     too_long = 3.0 if len(sentence) > HOOK_CHARS else 0.0
@@ -135,7 +142,7 @@ def _hook_score(sentence: str, rank: float) -> float:
 def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles:
     """Return which sentence plays which role; centrality breaks ties and ranks the rest."""
     order = sorted(range(len(sentences)), key=lambda i: -centrality[i])
-    good = [i for i in order if is_whole(sentences[i]) and balanced(sentences[i])] or order
+    good = [i for i in order if usable(sentences[i])] or order
     top = good[: max(6, len(good) // 3)]
     rank = {i: 1 - n / max(1, len(good)) for n, i in enumerate(good)}
     roles, taken = Roles(), set()

@@ -33,12 +33,13 @@ _CREDIT = re.compile(
     re.I,
 )
 _PROMPT = re.compile(
-    r"^(?:share(?: this| on)?|subscribe|sign up|follow us|click here|read more|related|"
+    r"^(?:share(?: this| on)?|subscribe|sign up|follow us|read more|related|"
     r"advertisement|sponsored|tweet|email this|print this|listen to|watch:|"
     r"recommended|more from|see also|back to top|skip to|comments?\s*\(|"
     r"join our|get our|download our app)\b",
     re.I,
 )
+_CLICK = re.compile(r"^(?:click|tap) here\b", re.I)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Lines shorter than this without an ending are headings, labels or menu leftovers.
 MIN_PROSE_WORDS = 8
@@ -73,6 +74,12 @@ def is_whole(sentence: str) -> bool:
     return bool(_WHOLE.search(sentence.strip()))
 
 
+def starts_whole(sentence: str) -> bool:
+    """Return False for a sentence that starts mid-way (a lower-case first letter)."""
+    first = next((c for c in sentence if c.isalnum()), "")
+    return not first.islower()
+
+
 def balanced(sentence: str) -> bool:
     """Return True when every quote and bracket the sentence opens it also closes."""
     straight = sentence.count('"') % 2 == 0
@@ -90,7 +97,7 @@ def is_prose(line: str) -> bool:
         return False
     if _STAMP.match(line) or _BYLINE.match(line) or _CREDIT.search(line):
         return False
-    if _PROMPT.match(line) and len(line.split()) <= 6:
+    if (_PROMPT.match(line) and len(line.split()) <= 6) or _CLICK.match(line):
         return False
     if _DATE.search(line) and len(words) <= 4:
         return False  # a dateline: little but a date, a time and a place
@@ -111,4 +118,8 @@ def shorten(sentence: str, limit: int) -> str:
     head = sentence[: limit - 1]
     cuts = [m.start() for m in _CLAUSE.finditer(head) if m.start() >= limit // 3]
     end = cuts[-1] if cuts else head.rfind(" ")
-    return head[: max(end, 1)].rstrip(" ,;:–—-") + "…"
+    short = head[: max(end, 1)].rstrip(" ,;:–—-")
+    # A quotation cut short still closes, after the ellipsis that marks the cut.
+    closing = "”" * max(0, short.count("“") - short.count("”"))
+    closing += '"' * (short.count('"') % 2)
+    return short[: limit - 1 - len(closing)].rstrip() + "…" + closing

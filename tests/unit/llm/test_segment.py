@@ -74,3 +74,18 @@ def test_card_hook_is_never_a_dateline_or_a_cut_sentence() -> None:
     assert all(is_whole(s) for s in published)
     assert not any("|" in s or s.startswith(("By ", "Photo")) for s in published)
     assert "Dr. Pell said the fine" in card.tldr.why_it_matters  # not split at "Dr."
+
+
+def test_shorten_closes_a_quotation_it_cuts() -> None:
+    sentence = "She said: “We have no comment on the agreement, the licence, or the lawsuit, " * 4
+    short = shorten(sentence + "”", 90)
+    assert len(short) <= 90 and short.endswith("…”") and balanced(short)
+
+
+def test_a_repeated_sentence_is_used_once() -> None:
+    line = "Click here to get more information or download this game."
+    assert not is_prose(line)
+    text = "\n\n".join(["Portion containers hold one cup of greens for each meal."] * 3)
+    card = build_card("Meal plan", text)
+    parts = [card.hook, *card.tldr.model_dump().values()]
+    assert len(set(parts)) == len(parts)
