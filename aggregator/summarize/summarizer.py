@@ -180,7 +180,7 @@ class LLMSummarizer:
         records = list(first.records)
         source_text = f"{story.title}\n\n{story.text}"  # the title is part of what may be quoted
         grounded = self._ground(first.value, source_text, numbered)
-        if grounded.takeaways < MIN_TAKEAWAYS:
+        if grounded.takeaways < MIN_TAKEAWAYS or grounded.claim_failures:
             turns = [
                 {"role": "assistant", "content": json.dumps(first.value.model_dump())},
                 {"role": "user", "content": feedback(grounded, numbered is not None)},
@@ -195,19 +195,16 @@ class LLMSummarizer:
             else:
                 records += second.records
                 retry = self._ground(second.value, source_text, numbered)
-                if (retry.takeaways, retry.grounded_ratio) > (
-                    grounded.takeaways,
-                    grounded.grounded_ratio,
-                ):
+                if _better(retry) > _better(grounded):
                     grounded = retry
-        card = finish_card(grounded.card, story)
+        card = finish_card(_repair_tldr(grounded, story), story)
         return CardResult(card, self._meta(grounded, records, started), records)
 
     def _ground(self, draft: CardDraft, source_text: str, numbered: Numbered | None) -> Grounded:
         """Return the draft grounded; sentence numbers first become their sentences' text."""
         if numbered is not None:
             draft = resolve_ids(draft, numbered)  # type: ignore[arg-type]
-        return ground_card(draft, source_text, self.slugs)
+        return ground_card(draft, source_text, self.slugs, check_claims=True)
 
     def _meta(self, grounded: Grounded, records: list[CallRecord], started: float) -> CardMeta:
         return CardMeta(
@@ -220,6 +217,28 @@ class LLMSummarizer:
             latency_ms=int((time.perf_counter() - started) * 1000),
             grounded_ratio=grounded.grounded_ratio,
         )  # fmt: skip
+
+
+def _better(grounded: Grounded) -> tuple[bool, int, int, float]:
+    """Return a sort key: enough takeaways, then fewer unsupported claims, then more grounding."""
+    enough = grounded.takeaways >= MIN_TAKEAWAYS
+    return enough, -len(grounded.claim_failures), grounded.takeaways, grounded.grounded_ratio
+
+
+def _repair_tldr(grounded: Grounded, story: StoryInput) -> Card:
+    """Return the card with each TL;DR part or hook the article does not support replaced.
+
+    The replacement is the extractive card's part for the same role: the article's own
+    sentence, so a wrong number or name never reaches the page.
+    """
+    if not grounded.tldr_failures:
+        return grounded.card
+    own = build_card(story.title, story.text)
+    tldr = grounded.card.tldr.model_copy(update={
+        key: getattr(own.tldr, key) for key in grounded.tldr_failures if key != "hook"
+    })  # fmt: skip
+    hook = own.hook if "hook" in grounded.tldr_failures else grounded.card.hook
+    return grounded.card.model_copy(update={"tldr": tldr, "hook": hook})
 
 
 class ExtractiveSummarizer:

@@ -283,10 +283,10 @@ def test_summarize_bug_on_one_story_fails_only_that_story(
 
     real = summarize.ground_card
 
-    def flaky(draft, text, known):
+    def flaky(draft, text, known, **options):
         if "Nimbus" in text:
             raise RuntimeError("grounding exploded")
-        return real(draft, text, known)
+        return real(draft, text, known, **options)
 
     monkeypatch.setattr(summarize, "ground_card", flaky)
     good = add_story(llm_ctx, "Lumen cuts prices", ARTICLE)
