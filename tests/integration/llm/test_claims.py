@@ -79,3 +79,19 @@ def test_tldr_naming_someone_the_article_does_not_is_replaced(ids_ctx, openai_se
     assert len(openai_server.requests) == 1  # the TL;DR is repaired, not re-asked
     changed = card_of(ids_ctx)["tldr"]["what_changed"]
     assert "Lindqvist" not in changed and changed in " ".join(ARTICLE.split())
+
+
+def test_v3_prompt_runs_end_to_end_with_sentence_numbers(llm_settings, openai_server):
+    ctx = open_context(llm_settings(item_prompt="summarize_item/v3"))
+    ctx.extras["llm_client"] = FAST
+    try:
+        add_story(ctx, "Lumen cuts prices", ARTICLE)
+        assert run_summarize(ctx).succeeded == 1
+        system = openai_server.requests[0]["body"]["messages"][0]["content"]
+        assert "15 to 40 words" in system and "what_to_do_next" in system
+        with ctx.session() as session:
+            row = session.scalars(select(Card)).one()
+        assert (row.prompt_name, row.prompt_version) == ("summarize_item", "v3")
+        assert row.grounded_ratio == 1.0 and len(row.card["key_takeaways"]) >= 2
+    finally:
+        ctx.engine.dispose()
