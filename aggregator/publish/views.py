@@ -87,11 +87,15 @@ def points_with_notes(card: dict[str, Any], source_url: str | None) -> tuple[lis
                 refs.append(numbers[quote])
             points.append({"text": point["text"], "notes": refs})
         if points:
-            sections.append({"id": anchor, "title": title, "points": points})
+            sections.append({"id": anchor, "title": title, "points": points, "empty": ""})
+        elif key == "future_implications" and sections:
+            # Not hidden: the source simply does not say what comes next.
+            sections.append({"id": anchor, "title": title, "points": [], "empty": NO_FUTURE})
     return sections, notes
 
 
 NO_NEXT_STEP = "The source states no next step."
+NO_FUTURE = "The source says nothing about what comes next."
 
 
 def thread_points(card: dict[str, Any]) -> dict[str, Any] | None:
