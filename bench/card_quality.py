@@ -63,7 +63,8 @@ def corpus_cards(folder: Path, limit: int) -> list[dict[str, Any]]:
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     cards = []
     for n, (key, item) in enumerate(list(truth.items())[:limit]):
-        html = gzip.open(folder / "html" / f"{key}.html.gz", "rb").read()
+        with gzip.open(folder / "html" / f"{key}.html.gz", "rb") as raw:
+            html = raw.read()
         page = extract(html, item.get("url") or "https://example.org/")
         title = page.title or ""
         story = StoryInput(n, title, page.text or title, method=page.method)
