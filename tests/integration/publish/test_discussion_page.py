@@ -29,8 +29,10 @@ def test_self_post_page_separates_the_discussion(
     page = (site_dir / "items/2026/11/welsh/index.html").read_text(encoding="utf-8")
     notes, thread = page.index("Quoted from the post"), page.index("What the discussion adds")
     assert "Quoted from the article" not in page
-    assert COMMENT not in page[:thread] and COMMENT in page[thread:]
-    assert page.index("https://www.reddit.com/r/x/comments/a1/t/c2/") > thread > notes
+    # The thread has its own section before the post's quotes; a comment is never a note.
+    assert COMMENT not in page[:thread] and COMMENT in page[thread:notes]
+    assert COMMENT not in page[notes:]
+    assert thread < page.index("https://www.reddit.com/r/x/comments/a1/t/c2/") < notes
     assert "Some commenters dispute or correct it." in page
     assert "The source states no next step." in page  # the empty slot says so
     assert "Written from the source&#39;s text (64 words)" in page and "TL;DR only" in page
