@@ -23,7 +23,7 @@ from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, re
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
 from aggregator.settings import Settings, Topic
 from aggregator.summarize.basis import card_basis, is_deep
-from aggregator.summarize.discussion import pick_discussion
+from aggregator.summarize.discussion import comments_block, pick_discussion
 from aggregator.summarize.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 
 
@@ -120,6 +120,8 @@ def prompt_variables(
 ) -> dict[str, str]:
     """Return the prompt's variables with the article (as `prompt_article` shows it) cut to budget."""
     values = {"title": " ".join(story.title.split()), "topics": topics_block(topics), "text": ""}
+    if "discussion" in prompt.variables():  # v3+: the thread in its own block, never the article
+        values["discussion"] = comments_block(story.comments) or "(no comments)"
     system, user = prompt.render(values)
     overhead = count_tokens(system + user, model)
     shown = prompt_article(prompt, story.text)[0] if article is None else article

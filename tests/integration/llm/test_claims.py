@@ -95,3 +95,18 @@ def test_v3_prompt_runs_end_to_end_with_sentence_numbers(llm_settings, openai_se
         assert row.grounded_ratio == 1.0 and len(row.card["key_takeaways"]) >= 2
     finally:
         ctx.engine.dispose()
+
+
+def test_v3_prompt_gets_comments_in_their_own_block() -> None:
+    from aggregator.llm.prompts import load_prompt
+    from aggregator.summarize.summarizer import StoryInput, prompt_variables
+
+    v3, v2 = load_prompt("summarize_item/v3"), load_prompt("summarize_item/v2")
+    comments = [{"text": "Actually it was 55% in the EU.", "score": 40, "url": None}]
+    story = StoryInput(1, "Lumen cuts prices", ARTICLE, comments=comments)
+    values = prompt_variables(v3, story, [], 4000, "gpt-4o-mini")
+    _system, user = v3.render(values)
+    article_end = user.index("END ")
+    assert "(40 points) Actually it was 55% in the EU." in user[article_end:]
+    assert "55%" not in user[:article_end]  # the article block holds only the article
+    assert "discussion" not in prompt_variables(v2, story, [], 4000, "gpt-4o-mini")
