@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.llm.roles import NO_NEXT_STEP
 from aggregator.llm.schema import clip_text
+from aggregator.recap.headline import checked_headline, recap_headline
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _REF = re.compile(r"^\s*s?(\d+)\s*$", re.I)
@@ -195,19 +196,6 @@ def _watch(story: StoryDigest) -> str | None:
     return _sentence(step) if step and step != NO_NEXT_STEP else None
 
 
-def recap_headline(week: str, stories: Sequence[StoryDigest]) -> str:
-    """Return the offline headline: the lead story's title and how many others follow it."""
-    year, number = week.split("-W")
-    more = len(stories) - 1
-    tail = f", and {more} more {'story' if more == 1 else 'stories'}" if more else ""
-    head = f"Week {int(number)}, {year}: "
-    room = 160 - len(head) - len(tail)
-    lead = " ".join(stories[0].title.split())
-    if len(lead) > room:
-        lead = lead[: room - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
-    return head + lead + tail
-
-
 def extractive_recap(
     week: str, stories: Sequence[StoryDigest], topic_names: Mapping[str, str]
 ) -> RecapDoc:
@@ -271,7 +259,9 @@ def validate_draft(week: str, draft: RecapDraft, stories: Sequence[StoryDigest])
     watch = [_sentence(w) for w in draft.what_to_watch if w.strip()]
     recap = RecapDoc(
         week=week,
-        title=draft.title or f"The week in review ({week})",
+        title=checked_headline(
+            week, draft.title, [t for t in stories if any(t.id in s.story_ids for s in sections)]
+        ),
         intro=draft.intro,
         sections=sections[:MAX_SECTIONS],
         what_to_watch=watch[:MAX_WATCH],

@@ -191,3 +191,24 @@ def test_extractive_recap_puts_untopical_stories_last() -> None:
     recap = extractive_recap("2026-W47", stories, {"models": "Models"})
     assert [s.title for s in recap.sections] == ["Models", "Other news"]
     assert recap.top_links[0].story_id == 1  # still the week's top link
+
+
+def test_validate_draft_keeps_a_headline_about_a_named_story_only() -> None:
+    stories = [
+        digest(1, title="Halvard cuts Tern-2 prices by 60%"),
+        digest(2, title="Vireo 3.0 ships"),
+    ]
+    section = SectionDraft(title="Models", synthesis="Prices fell.", story_ids=["s1", "s2"])
+
+    def headline(title: str) -> str:
+        draft = RecapDraft(title=title, intro="i", sections=[section], what_to_watch=[],
+                           top_links=[])  # fmt: skip
+        return validate_draft("2026-W48", draft, stories).recap.title
+
+    assert headline("Halvard's Tern-2 price cut leads the week") == (
+        "Halvard's Tern-2 price cut leads the week"
+    )
+    # A headline about a story the week does not have is replaced by the offline one.
+    assert headline("Orison raises $2 billion") == (
+        "Week 48, 2026: Halvard cuts Tern-2 prices by 60%, and 1 more story"
+    )
