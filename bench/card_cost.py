@@ -111,12 +111,15 @@ def corpus_set(path: Path, limit: int) -> DemoSet:
 SHAPES = {
     "quotes": {"title": (11, 90), "hook": (20, 150), "tldr": (18, 18, 14), "point": 16},
     "sentence_ids": {"title": (16, 70), "hook": (25, 110), "tldr": (12, 12, 12), "point": 14},
+    # summarize_item/v3 (issue 14): TL;DR parts of one or two sentences (about 30 words of the
+    # allowed 40), points of 28 of the allowed 15-40 words; same citation style as v2.
+    "v3": {"title": (14, 90), "hook": (24, 150), "tldr": (30, 30, 25), "point": 28},
 }
 
 
-def compliant_card(text: str, slugs: list[str], style: str) -> dict:
+def compliant_card(text: str, slugs: list[str], style: str, sizes: str | None = None) -> dict:
     """Return a card of the size a prompt asks for, made of the article's own words."""
-    shape = SHAPES[style]
+    shape = SHAPES[sizes or style]
     words = text.split() or ["news"]
 
     def span(start: int, count: int) -> str:
@@ -167,7 +170,8 @@ def measure(prompt: Prompt, settings: Settings, stories: list[StoryInput], count
         messages = build_messages(prompt, variables)
         system += count(messages[0]["content"]) + 4
         user += count(messages[1]["content"]) + 4
-        card = compliant_card(story.text, slugs, prompt.citations)
+        shape = "v3" if prompt.name == "summarize_item" and prompt.version == "v3" else None
+        card = compliant_card(story.text, slugs, prompt.citations, shape)
         output += count(json.dumps(card, separators=(",", ":"), ensure_ascii=False))
     n = len(stories)
     return Tokens(system / n, user / n, schema, output / n)

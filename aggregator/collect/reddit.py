@@ -62,8 +62,11 @@ def make_reddit(settings: RedditSettings, user_agent: str, timeout: float) -> An
     )
 
 
-def _comments(submission: Any, count: int) -> list[dict[str, Any]]:
-    """Return the top `count` top-level comments (text, score, author), skipping stickied ones."""
+def _comments(submission: Any, count: int, permalink: str) -> list[dict[str, Any]]:
+    """Return the top `count` top-level comments (text, score, author, url), skipping stickied.
+
+    They are kept apart from the post's own text: a discussion, never the article.
+    """
     submission.comment_sort = "top"
     submission.comment_limit = count + 2
     submission.comments.replace_more(limit=0)
@@ -76,6 +79,8 @@ def _comments(submission: Any, count: int) -> list[dict[str, Any]]:
                 "author": str(comment.author) if comment.author else None,
                 "score": int(comment.score or 0),
                 "text": comment.body,
+                # Reddit's comment address is the post's permalink plus the comment id.
+                "url": f"{permalink.rstrip('/')}/{comment.id}/",
             }
         )
         if len(out) >= count:
@@ -141,7 +146,8 @@ def collect_api(reddit: Any, source: RedditSource, site: str) -> ParsedFeed:
         comments: list[dict[str, Any]] = []
         if source.top_comments and post.num_comments:  # no request for a post without comments
             try:
-                comments = _comments(post, source.top_comments)
+                permalink = site.rstrip("/") + post.permalink
+                comments = _comments(post, source.top_comments, permalink)
             except Exception as exc:  # comments are a bonus: the post still counts
                 warnings.append(f"comments of {post.id}: {type(exc).__name__}: {exc}")
         entries.append(_submission_entry(post, source, site, now, comments))

@@ -15,7 +15,9 @@ SECTIONS = ("key_takeaways", "technical_deep_dive", "future_implications")
 SECTION_BOUNDS = {
     "key_takeaways": (3, 5),
     "technical_deep_dive": (0, 5),
-    "future_implications": (1, 3),
+    # 0 allowed since issue 14: a present-tense fact is not passed off as an implication; the
+    # page then says the source says nothing about what comes next.
+    "future_implications": (0, 3),
 }
 TEXT_LIMITS = {"title": 100, "hook": 160}
 TLDR_FIELDS = ("what_changed", "why_it_matters", "what_to_do_next")
@@ -50,6 +52,12 @@ QUALITY_METRICS: tuple[Metric, ...] = (
     Metric("topic_precision", "Topic precision", threshold=0.5),
     Metric("topic_recall", "Topic recall", threshold=0.5),
     Metric("sections_clean", "No empty/duplicate parts"),
+    # Issue 14: every TL;DR part there and distinct; numbers and names in the cited sentences.
+    Metric("tldr_complete", "All three TL;DR parts"),
+    Metric("parts_distinct", "Hook and TL;DR parts distinct"),
+    Metric("claims_checked", "Numbers/names in cited sentences", threshold=0.9),
+    Metric("tldr_words", "Words per TL;DR part", threshold=8, scale=40),
+    Metric("point_words", "Words per point", threshold=15, scale=40),
     Metric("judge_faithfulness", "Judge: faithfulness", threshold=4, scale=5),
     Metric("judge_usefulness", "Judge: usefulness", threshold=4, scale=5),
     Metric("judge_actionability", "Judge: actionability", threshold=4, scale=5),
@@ -159,9 +167,7 @@ def section_issues(card: dict[str, Any]) -> list[str]:
     tldr = card.get("tldr") if isinstance(card.get("tldr"), dict) else {}
     issues = [f"empty {name}" for name in ("title", "hook") if not _text(card.get(name))]
     issues += [f"empty tldr.{name}" for name in TLDR_FIELDS[:2] if not _text(tldr.get(name))]
-    issues += [
-        f"empty {s}" for s in ("key_takeaways", "future_implications") if not _points(card, s)
-    ]
+    issues += [f"empty {s}" for s in ("key_takeaways",) if not _points(card, s)]
     seen: set[str] = set()
     for section in SECTIONS:
         for i, point in enumerate(_points(card, section)):
@@ -177,6 +183,33 @@ def section_issues(card: dict[str, Any]) -> list[str]:
     return issues
 
 
+def part_metrics(card: dict[str, Any], article_text: str) -> dict[str, float | None]:
+    """Return the per-part metrics: TL;DR complete and distinct, words per part and point, claims."""
+    from aggregator.summarize.claims import unsupported
+
+    tldr = card.get("tldr") if isinstance(card.get("tldr"), dict) else {}
+    parts = [_text(tldr.get(k)) for k in TLDR_FIELDS]
+    shown = [normalize(p).lower() for p in [_text(card.get("hook")), *parts] if p]
+    points = [p for s in SECTIONS for p in _points(card, s) if _text(p.get("text"))]
+    article = ArticleText(article_text)
+    supported = [
+        not unsupported(
+            _text(p["text"]), [s for q in _citations(p) for s in article.sentences_of(q)]
+        )
+        for p in points
+        if _citations(p)
+    ]
+    words = lambda texts: sum(len(t.split()) for t in texts) / len(texts) if texts else None  # noqa: E731
+    return {
+        # An empty next step is complete: the card then says the source states none.
+        "tldr_complete": float(all(parts[:2])),
+        "parts_distinct": float(len(set(shown)) == len(shown)),
+        "claims_checked": sum(supported) / len(supported) if supported else None,
+        "tldr_words": words([p for p in parts if p]),
+        "point_words": words([_text(p["text"]) for p in points]),
+    }
+
+
 def score_card(
     card: dict[str, Any] | None, article_text: str, expected_topics: list[str] | None = None
 ) -> dict[str, Any]:
@@ -190,6 +223,9 @@ def score_card(
             "topic_f1": None if expected_topics is None else 0.0, "sections_clean": 0.0,
             "topic_precision": None if expected_topics is None else 0.0,
             "topic_recall": None if expected_topics is None else 0.0,
+
+            "tldr_complete": 0.0, "parts_distinct": 0.0, "claims_checked": 0.0,
+            "tldr_words": None, "point_words": None,
             "details": {"problems": ["no card"], "issues": ["no card"], "citations": 0,
                         "verified": 0, "points": 0, "supported": 0},
         }  # fmt: skip
@@ -205,5 +241,6 @@ def score_card(
         "topic_precision": topic_precision(card, expected_topics),
         "topic_recall": topic_recall(card, expected_topics),
         "sections_clean": float(not issues),
+        **part_metrics(card, article_text),
         "details": {"problems": problems, "issues": issues, **counts},
     }

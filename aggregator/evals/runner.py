@@ -93,6 +93,8 @@ def measure(case: Case, card: dict[str, Any] | None, meta: dict[str, Any]) -> di
         grounding = score_card(draft, case.quotable_text, case.expected_topics)
         metrics["citation_rate"] = grounding["citation_rate"]
         metrics["claim_support"] = grounding["claim_support"]
+        # Claims in the model's own answer, before the engine dropped the unsupported ones.
+        metrics["claims_checked"] = grounding["claims_checked"]
         counts = ("citations", "verified", "points", "supported")
         metrics["details"]["draft"] = {k: grounding["details"][k] for k in counts}
     for name in COST_FIELDS:

@@ -136,34 +136,20 @@ class ItemText:
         """Return a Reddit post's own text (self posts), or an empty string."""
         return paragraphs_text(str(self.engagement.get("selftext") or ""))
 
-    def discussion(self) -> str:
-        """Return the top comments of a Reddit post as paragraphs, or an empty string."""
-        comments = self.engagement.get("top_comments") or []
-        bodies = []
-        for comment in comments if isinstance(comments, list) else []:
-            body = (
-                comment.get("body") or comment.get("text") if isinstance(comment, dict) else comment
-            )
-            if isinstance(body, str) and body.strip():
-                bodies.append(paragraphs_text(body))
-        return "\n\n".join(b for b in bodies if b)
-
 
 def _item_fallback(item: ItemText) -> tuple[str, str]:
-    """Return (text, method) from the item's own content, best source first."""
+    """Return (text, method) from the item's own content, best source first.
+
+    A Reddit thread's comments are never the article: a self post's text is its body
+    (even when that is empty), a link post's is the linked page or the feed's excerpt.
+    """
     if item.kind == "self":
-        own, talk = item.selftext(), item.discussion()
-        if word_count(own) >= MIN_PAGE_WORDS or not talk:
-            return own, "reddit-selftext"
-        return "\n\n".join(p for p in (own, talk) if p), "reddit-discussion"
+        return item.selftext() or item.feed_text(), "reddit-selftext"
     feed = item.feed_text()
     if word_count(feed) > 0:
         return feed, "feed"
     own = item.selftext()
-    if own:
-        return own, "reddit-selftext"
-    talk = item.discussion()
-    return (talk, "reddit-discussion") if talk else ("", "none")
+    return (own, "reddit-selftext") if own else ("", "none")
 
 
 def page_is_usable(page: Extraction, fallback_words: int) -> bool:

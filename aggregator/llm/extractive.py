@@ -10,19 +10,22 @@ from collections.abc import Sequence
 import numpy as np
 from rapidfuzz import fuzz
 
+from aggregator.llm.roles import (
+    HOOK_CHARS,
+    NO_NEXT_STEP,
+    NO_REASON,
+    TOO_SHORT_HOOK,
+    Roles,
+    assign_roles,
+    usable,
+)
 from aggregator.llm.schema import TLDR, Card, Point, TopicScore
+from aggregator.llm.segment import is_whole, prose_text, shorten, split_sentences
 from aggregator.llm.topics import choose_topics, evidence_needed, topic_evidence
 from aggregator.settings import Topic
 
-# A closing quote or bracket after the full stop stays with its sentence (quotes stay verbatim).
-_SENTENCE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 _ENTITY = re.compile(r"\b[A-Z][\w+.-]*[\w+](?:\s+(?:[A-Z][\w+.-]*[\w+]|\d[\w.]*))*")
-_FUTURE = re.compile(
-    r"\b(will|would|could|may|might|plans?|expects?|expected|next|future|"
-    r"upcoming|roadmap|later this|soon)\b",
-    re.I,
-)
 _TECHNICAL = re.compile(
     r"\d|\b(api|gpu|cpu|latency|throughput|parameters?|tokens?|benchmark|"
     r"architecture|training|inference|dataset|model|algorithm|open[- ]source|"
@@ -52,15 +55,9 @@ Their His Her Today Yesterday Tomorrow
 """
 _NOT_ENTITIES = frozenset(_NOT_ENTITIES_TEXT.split())
 MAX_SENTENCES = 150
+HEADLINE_ONLY_HOOK = "Only the headline of this story could be read."
+HEADLINE_ONLY_WHY = "The article's text was not available, so this card cannot say why it matters."
 MIN_TOPIC_SCORE = 0.3
-
-
-def split_sentences(text: str) -> list[str]:
-    """Return the article's sentences (paragraph breaks always end a sentence)."""
-    out = []
-    for paragraph in re.split(r"\n\s*\n|\n", text):
-        out += [s.strip() for s in _SENTENCE.split(paragraph.strip()) if s.strip()]
-    return out
 
 
 def _stem(word: str) -> str:
@@ -139,49 +136,90 @@ def echoes_title(sentence: str, title: str) -> bool:
     return fuzz.ratio(a, b) >= 85 or (len(a) <= len(b) and fuzz.partial_ratio(a, b) >= 90)
 
 
-def build_card(title: str, text: str, topics: Sequence[Topic] = ()) -> Card:
-    """Return a card made of the article's own sentences; every citation is verbatim."""
-    sentences = [s for s in split_sentences(text) if _usable(s)][:MAX_SENTENCES]
+def _finish(sentence: str) -> str:
+    """Return a whole source line as a sentence: a line without an ending gets a full stop."""
+    return sentence if is_whole(sentence) else sentence.rstrip(" ,;:") + "."
+
+
+def card_sentences(title: str, text: str) -> list[str]:
+    """Return the article's prose sentences a card may use (no datelines, no headline echoes)."""
+    found = [s for s in split_sentences(prose_text(text)) if _usable(s)]
+    sentences = list(dict.fromkeys(found))[:MAX_SENTENCES]  # a repeated sentence counts once
     # Extracted text often starts with the headline; a card that repeats it says nothing.
-    sentences = [s for s in sentences if not echoes_title(s, title)] or sentences
-    if not sentences:
-        sentences = [_clip(" ".join(text.split()), 400)] if text.strip() else []
-    scores = rank_sentences(sentences)
-    order = sorted(range(len(sentences)), key=lambda i: -scores[i])
-    lead = sentences[0] if sentences else title
-    # One sentence stays unused for the implication DESIGN requires, even in a short article.
-    count = min(5 if len(order) >= 5 else 3, max(1, len(order) - 1))
-    takeaways = sorted(order[:count])
-    used = set(takeaways)
+    return [s for s in sentences if not echoes_title(s, title)] or sentences
 
-    def points(pattern: re.Pattern[str], count: int) -> list[Point]:
-        chosen = [i for i in order if i not in used and pattern.search(sentences[i])][:count]
-        used.update(chosen)
-        return [_point(sentences[i]) for i in sorted(chosen)]
 
-    ranked = [sentences[i] for i in order if sentences[i] != lead]
-    changed = ranked[0] if ranked else lead
-    why = ranked[1] if len(ranked) > 1 else changed
-    clean_title = _clip(" ".join(title.split()), 100) or _clip(lead, 100) or "Untitled"
-    # DESIGN asks for 1-3 implications: without forward-looking wording, the best unused
-    # sentence (the article's own, so still a verbatim citation) stands in. Chosen before the
-    # deep dive, which may be empty, so a short article still gets one.
-    future = points(_FUTURE, 2) or points(re.compile(r"."), 1)
-    deep_dive = points(_TECHNICAL, 2)
+def build_card(title: str, text: str, topics: Sequence[Topic] = (), deep: bool = True) -> Card:
+    """Return a card made of the article's own sentences, one per role; citations are verbatim.
+
+    `deep=False` (an excerpt too short to ground an analysis) leaves the Deep insight empty.
+    """
+    sentences = card_sentences(title, text)
+    if not sentences and text.strip():
+        sentences = [shorten(" ".join(text.split()), 400)]
+    if not sentences or echoes_title(" ".join(sentences), title):
+        return _headline_card(title, topics)
+    roles = assign_roles(sentences, rank_sentences(sentences))
+    clean_title = _clip(" ".join(title.split()), 100) or "Untitled"
+
+    def part(index: int | None, limit: int = 400) -> str:
+        return shorten(_finish(sentences[index]), limit) if index is not None else ""
+
+    changed = part(roles.what_changed) or shorten(clean_title, 400)
+    # Too few sentences for distinct parts: say so rather than repeat one sentence.
+    hook = part(roles.hook, HOOK_CHARS) or TOO_SHORT_HOOK
+    why = part(roles.why_it_matters) or NO_REASON
+    tldr = TLDR(
+        what_changed=changed,
+        why_it_matters=why,
+        what_to_do_next=part(roles.what_to_do_next) or NO_NEXT_STEP,
+    )
+    takeaways, deep_dive, future = [], [], []
+    if deep and sentences:
+        takeaways, deep_dive = _insight(sentences, roles)
+        future = [_point(sentences[i]) for i in roles.future]
     return Card(
-        title=clean_title,
-        hook=_clip(lead, 160) or clean_title,
-        tldr=TLDR(what_changed=_clip(changed, 400), why_it_matters=_clip(why, 400)),
-        key_takeaways=[_point(sentences[i]) for i in takeaways],
-        technical_deep_dive=deep_dive,
-        future_implications=future,
-        topics=score_topics(title, text, topics),
-        entities=find_entities(sentences),
+        title=clean_title, hook=hook, tldr=tldr,
+        key_takeaways=takeaways, technical_deep_dive=deep_dive, future_implications=future,
+        topics=score_topics(title, text, topics), entities=find_entities(sentences),
+        timeliness="evergreen" if _EVERGREEN.search(title) else "time-bound",
+    )  # fmt: skip
+
+
+def _headline_card(title: str, topics: Sequence[Topic]) -> Card:
+    """Return the card of a story known only by its headline: it says so instead of repeating it."""
+    clean = _clip(" ".join(title.split()), 100) or "Untitled"
+    return Card(
+        title=clean,
+        hook=HEADLINE_ONLY_HOOK,
+        tldr=TLDR(
+            what_changed=shorten(_finish(clean), 400),
+            why_it_matters=HEADLINE_ONLY_WHY,
+            what_to_do_next=NO_NEXT_STEP,
+        ),
+        topics=score_topics(title, "", topics),
         timeliness="evergreen" if _EVERGREEN.search(title) else "time-bound",
     )
 
 
+def _insight(sentences: list[str], roles: Roles) -> tuple[list[Point], list[Point]]:
+    """Return (key takeaways, technical deep dive): central sentences the TL;DR did not use."""
+    scores = rank_sentences(sentences)
+    order = sorted(range(len(sentences)), key=lambda i: -scores[i])
+    whole = [i for i in order if usable(sentences[i])] or order
+    unused = [i for i in whole if i not in roles.used()]
+    # Short articles have too few sentences for distinct parts: the TL;DR's may repeat here.
+    spare = [i for i in whole if i not in unused and i not in roles.future]
+    pool = unused if len(unused) >= 3 else unused + spare
+    takeaways = sorted(pool[: 5 if len(pool) >= 7 else 3])
+    taken = roles.used() | set(takeaways)
+    technical = [i for i in unused if i not in taken and _TECHNICAL.search(sentences[i])][:2]
+    return [_point(sentences[i]) for i in takeaways], [
+        _point(sentences[i]) for i in sorted(technical)
+    ]
+
+
 def _point(sentence: str) -> Point:
-    """Return a point whose text and citation are the sentence itself."""
+    """Return a point whose text is the sentence and whose citation is its verbatim words."""
     quote = _clip(sentence, 600)
-    return Point(text=quote, citations=[quote])
+    return Point(text=shorten(_finish(sentence), 600), citations=[quote])

@@ -57,6 +57,28 @@ class TypedEntity(_Strict):
     name: str = Field(min_length=1, max_length=200)
     type: Literal["org", "product", "model", "person", "place", "other"] = "other"
 
+class Basis(_Strict):
+    """What the card was written from: the full article, the feed's excerpt, or the title."""
+
+    kind: Literal["full_text", "feed_excerpt", "title_only"]
+    words: int = Field(ge=0)
+
+
+class DiscussionPoint(_Strict):
+    """A comment that adds something: its sentence, the comment quoted, its link and score."""
+
+    text: str
+    quote: str
+    comment_url: str | None = None
+    score: int = 0
+
+
+class Discussion(_Strict):
+    """What the thread adds, kept apart from the article (never cited as it)."""
+
+    points: list[DiscussionPoint] = Field(default_factory=list, max_length=5)
+    disputes: bool = False
+
 
 class Card(_Strict):
     """A story's card as published: only points whose citations were verified.
@@ -77,6 +99,10 @@ class Card(_Strict):
     # Set from the article's own signals (summarize/annotate.py); None on cards written before.
     kind: Kind | None = None
     typed_entities: list[TypedEntity] = Field(default_factory=list, max_length=20)
+
+    # Set by the summarizer, not the model: provenance and the thread, both optional.
+    basis: Basis | None = None
+    discussion: Discussion | None = None
 
 
 class PointDraft(_Strict):

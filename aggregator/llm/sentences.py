@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aggregator.llm.extractive import split_sentences
 from aggregator.llm.schema import CardDraft, PointDraft, clip_text
+from aggregator.llm.segment import is_prose, split_sentences
 from aggregator.summarize.grounding import MIN_QUOTE_CHARS
 
 # Fragments shorter than this ("Yes.", "Q3.") join the sentence before them: grounding
@@ -64,8 +64,8 @@ def number_sentences(text: str) -> Numbered:
     paragraphs = []
     for paragraph in _PARAGRAPHS.split(text.strip()):
         pieces = _pieces(paragraph)  # a line break ends a sentence too (lists, Reddit posts)
-        if len(pieces) == 1 and len(pieces[0]) < MIN_SENTENCE_CHARS:
-            paragraphs.append(pieces[0])  # a heading or a lone word: shown, not citable
+        if len(pieces) == 1 and (len(pieces[0]) < MIN_SENTENCE_CHARS or not is_prose(pieces[0])):
+            paragraphs.append(pieces[0])  # a heading, dateline or byline: shown, not citable
             continue
         numbered = []
         for piece in pieces:

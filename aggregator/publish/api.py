@@ -9,7 +9,7 @@ from aggregator.publish.data import SiteConfig, StoryDetail, StoryRow
 from aggregator.publish.momentum import first_seen_at, momentum
 from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import safe_url
-from aggregator.publish.views import SECTIONS, engagement, topic_names
+from aggregator.publish.views import SECTIONS, card_basis, engagement, thread_points, topic_names
 
 API_VERSION = "1.1"
 TIMELINESS = ("time-bound", "evergreen")
@@ -118,6 +118,10 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
             "content_hash": meta.content_hash,
         },
         "card": card_record(card, row),
+        # 1.1: what the card was written from, and what the discussion adds (apart from it).
+        "basis": (card_basis(card) or {}).get("kind"),
+        "basis_words": (card_basis(card) or {}).get("words"),
+        "discussion": thread_points(card),
     }
 
 

@@ -144,6 +144,35 @@ _ITEM = _obj(
             }
         ),
         "card": {"$ref": "#/$defs/card"},
+        "basis": {
+            **_nullable({"enum": ["full_text", "feed_excerpt", "title_only"]}),
+            "description": "What the card was written from (null: written before 1.1).",
+        },
+        "basis_words": {
+            **_nullable({"type": "integer", "minimum": 0}),
+            "description": "Words in the text the card was written from.",
+        },
+        "discussion": {
+            **_nullable(
+                _obj(
+                    {
+                        "points": {
+                            "type": "array",
+                            "items": _obj(
+                                {
+                                    "text": _S,
+                                    "quote": _S,
+                                    "comment_url": _nullable(_URI),
+                                    "score": {"type": "integer"},
+                                }
+                            ),
+                        },
+                        "disputes": {"type": "boolean"},
+                    }
+                )
+            ),
+            "description": "Comments that add facts, quoted verbatim; never part of the card.",
+        },
     }
 )
 _SITE = _obj({"title": _S, "url": _URI, "schema": _URI})

@@ -7,6 +7,7 @@ from typing import Any
 from aggregator.publish.data import ItemRow, SiteConfig, StoryDetail, StoryRow
 from aggregator.publish.render import _text_fragment
 from aggregator.publish.sanitize import safe_url
+from aggregator.summarize.basis import MIN_DEEP_WORDS
 
 SECTIONS = (
     ("key_takeaways", "key-takeaways", "Key takeaways"),
@@ -86,8 +87,45 @@ def points_with_notes(card: dict[str, Any], source_url: str | None) -> tuple[lis
                 refs.append(numbers[quote])
             points.append({"text": point["text"], "notes": refs})
         if points:
-            sections.append({"id": anchor, "title": title, "points": points})
+            sections.append({"id": anchor, "title": title, "points": points, "empty": ""})
+        elif key == "future_implications" and sections:
+            # Not hidden: the source simply does not say what comes next.
+            sections.append({"id": anchor, "title": title, "points": [], "empty": NO_FUTURE})
     return sections, notes
+
+
+NO_NEXT_STEP = "The source states no next step."
+NO_FUTURE = "The source says nothing about what comes next."
+
+
+def thread_points(card: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the card's "What the discussion adds" ({points, disputes}) with safe links, or None."""
+    found = card.get("discussion") if isinstance(card.get("discussion"), dict) else {}
+    points = []
+    for point in found.get("points") or []:
+        if isinstance(point, dict) and isinstance(point.get("quote"), str) and point["quote"]:
+            text = point.get("text") if isinstance(point.get("text"), str) else point["quote"]
+            score = _int(point.get("score"))
+            url = safe_url(point.get("comment_url"))
+            points.append({"text": text, "quote": point["quote"], "comment_url": url,
+                           "score": score or 0})  # fmt: skip
+    return {"points": points, "disputes": bool(found.get("disputes"))} if points else None
+
+
+def card_basis(card: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the card's basis {kind, words, note}, or None for cards written before it existed."""
+    basis = card.get("basis") if isinstance(card.get("basis"), dict) else {}
+    kind, words = basis.get("kind"), _int(basis.get("words"))
+    if kind not in ("full_text", "feed_excerpt", "title_only") or words is None:
+        return None
+    if kind == "title_only":
+        note = "Written from the headline only: the article's text was not available."
+    else:
+        what = "the feed's excerpt" if kind == "feed_excerpt" else "the source's text"
+        note = f"Written from {what} ({words} words)."
+        if words < MIN_DEEP_WORDS:
+            note += " Too short to ground a Deep insight, so this card is a TL;DR only."
+    return {"kind": kind, "words": words, "note": note}
 
 
 def story_topics(row: StoryRow, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -116,7 +154,11 @@ def item_context(
         "page_title": card.get("title") or row.title,
         "description": card.get("hook") or row.hook,
         "og_type": "article",
-        "tldr": {k: tldr.get(k, "") for k in ("what_changed", "why_it_matters", "what_to_do_next")},
+        "tldr": {k: tldr.get(k, "") for k in ("what_changed", "why_it_matters")}
+        | {"what_to_do_next": tldr.get("what_to_do_next") or NO_NEXT_STEP},
+        "basis": card_basis(card),
+        "thread": thread_points(card),
+        "self_post": bool(primary and primary.kind == "self"),
         "sections": sections,
         "notes": notes,
         "entities": entities,

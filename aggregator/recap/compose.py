@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.clock import iso_week
+from aggregator.llm.roles import NO_NEXT_STEP
 from aggregator.llm.schema import clip_text
+from aggregator.recap.headline import checked_headline, recap_headline
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _REF = re.compile(r"^\s*s?(\d+)\s*$", re.I)
@@ -98,6 +99,8 @@ class StoryDigest:
     comments: int = 0
     source_count: int = 1
     published_at: datetime | None = None
+    what_changed: str = ""
+    item_count: int = 1  # items that joined the story: how much it grew during the week
 
     @property
     def main_topic(self) -> str | None:
@@ -131,30 +134,6 @@ def last_complete_week(now: datetime, timezone: str) -> str:
     """Return the last ISO week that has fully ended at `now` in the given time zone."""
     local = now.astimezone(ZoneInfo(timezone)).date()
     return iso_week(local - timedelta(days=local.isoweekday()))
-
-
-def rank_score(story: StoryDigest, weights: Mapping[str, float]) -> float:
-    """Return a story's weight in the recap: engagement and coverage, scaled by its topics."""
-    engagement = math.log1p(max(story.score, 0)) + 0.5 * math.log1p(max(story.comments, 0))
-    # Each doubling of the sources that covered a story counts like ~7x the upvotes.
-    coverage = 2.0 * math.log2(max(story.source_count, 1))
-    factor = 1.0
-    if story.topics:
-        # A topic weighs in proportion to how sure the card is about it; the strongest one wins.
-        factor = max(1.0 + (weights.get(slug, 1.0) - 1.0) * score for slug, score in story.topics)
-    return (1.0 + engagement + coverage) * max(factor, 0.0)
-
-
-def select_stories(
-    stories: Iterable[StoryDigest], weights: Mapping[str, float], limit: int
-) -> list[StoryDigest]:
-    """Return the week's top `limit` stories, best first (ties: more sources, newer, lower id)."""
-
-    def key(s: StoryDigest) -> tuple[float, int, float, int]:
-        stamp = s.published_at.timestamp() if s.published_at else 0.0
-        return (-rank_score(s, weights), -s.source_count, -stamp, s.id)
-
-    return sorted(stories, key=key)[:limit]
 
 
 def check_story_ids(ids: Iterable[object], allowed: Iterable[int]) -> tuple[list[int], list[str]]:
@@ -201,10 +180,21 @@ def _sentence(text: str) -> str:
     return text if not text or text[-1] in ".!?…" else text + "."
 
 
+def _tldr_line(story: StoryDigest) -> str:
+    """Return a story's line in a section: its TL;DR's what-changed, else its title, whole."""
+    return _sentence(story.what_changed or story.title)
+
+
+def _watch(story: StoryDigest) -> str | None:
+    """Return a story's next step for "What to watch", or None when its source states none."""
+    step = " ".join(story.next_step.split())
+    return _sentence(step) if step and step != NO_NEXT_STEP else None
+
+
 def extractive_recap(
     week: str, stories: Sequence[StoryDigest], topic_names: Mapping[str, str]
 ) -> RecapDoc:
-    """Return the offline recap: ranked stories grouped by topic, each told by its own hook."""
+    """Return the offline recap: ranked stories grouped by topic, each told by its own TL;DR."""
     if not stories:
         return quiet_recap(week)
     sections = []
@@ -213,23 +203,23 @@ def extractive_recap(
             title = "More this week"
         else:
             title = topic_names.get(slug, slug) if slug else "Other news"
-        synthesis = " ".join(_sentence(s.hook or s.title) for s in group)
+        synthesis = " ".join(_tldr_line(s) for s in group)
         sections.append(RecapSection(title=title, synthesis=synthesis,
                                      story_ids=[s.id for s in group]))  # fmt: skip
     sources = len({s.source for s in stories if s.source})
-    year, number = week.split("-W")
     return RecapDoc(
         week=week,
-        title=f"Week {int(number)}, {year}: {stories[0].title}",
+        title=recap_headline(week, stories),
         intro=(
-            f"The {len(stories)} most-read stories of {week}"
-            + (f" from {sources} sources" if sources else "")
-            + ", grouped by topic and ranked by reader engagement and how many sources covered"
-            " them. This recap is extractive: each line is a story's own hook; no language"
-            " model wrote it."
+            f"{len(stories)} {'story' if len(stories) == 1 else 'stories'} from {week}"
+            + (f" and {sources} {'source' if sources == 1 else 'sources'}" if sources else "")
+            + ", grouped by topic. They are ranked by how many independent sources covered"
+            " them, how much they grew during the week, engagement where a source reports it,"
+            " and how recent they are. This recap is extractive: each line is a story's own"
+            " TL;DR; no language model wrote it."
         ),
         sections=sections,
-        what_to_watch=[_sentence(s.next_step) for s in stories if s.next_step][:3],
+        what_to_watch=[w for w in (_watch(s) for s in stories) if w][:3],
         top_links=[_link(s) for s in stories[:MAX_TOP_LINKS]],
         mode="extractive",
     )
@@ -264,7 +254,9 @@ def validate_draft(week: str, draft: RecapDraft, stories: Sequence[StoryDigest])
     watch = [_sentence(w) for w in draft.what_to_watch if w.strip()]
     recap = RecapDoc(
         week=week,
-        title=draft.title or f"The week in review ({week})",
+        title=checked_headline(
+            week, draft.title, [t for t in stories if any(t.id in s.story_ids for s in sections)]
+        ),
         intro=draft.intro,
         sections=sections[:MAX_SECTIONS],
         what_to_watch=watch[:MAX_WATCH],
@@ -286,12 +278,14 @@ def stories_block(stories: Sequence[StoryDigest]) -> str:
         lines = [f"id: s{s.id}", f"title: {_flat(s.title, 200)}"]
         if s.hook:
             lines.append(f"hook: {_flat(s.hook)}")
+        if s.what_changed:
+            lines.append(f"what changed: {_flat(s.what_changed)}")
         if s.why:
             lines.append(f"why it matters: {_flat(s.why)}")
         if s.topics:
             lines.append("topics: " + ", ".join(slug for slug, _ in s.topics))
-        lines.append(f"coverage: {s.source_count} source(s), score {s.score}, "
-                     f"{s.comments} comments")  # fmt: skip
+        lines.append(f"coverage: {s.source_count} source(s), {s.item_count} item(s), "
+                     f"score {s.score}, {s.comments} comments")  # fmt: skip
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -27,10 +27,10 @@ from aggregator.recap.compose import (
     last_complete_week,
     parse_week,
     quiet_recap,
-    select_stories,
     stories_block,
     validate_draft,
 )
+from aggregator.recap.rank import select_stories, week_end
 from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.recap")
@@ -72,6 +72,8 @@ def _digest(
         comments=as_int(engagement.get("comments", engagement.get("num_comments"))),
         source_count=story.source_count or 1,
         published_at=story.published_at,
+        what_changed=str(tldr.get("what_changed") or ""),
+        item_count=story.item_count or 1,
     )
 
 
@@ -167,7 +169,9 @@ def make_recap(ctx: Context, week: str) -> tuple[Made, int]:
     with ctx.session() as session:
         stories = load_week(session, week)
         spent = spent_today(session)
-    chosen = select_stories(stories, topic_weights(ctx), ctx.settings.recap.max_stories)
+    chosen = select_stories(
+        stories, topic_weights(ctx), ctx.settings.recap.max_stories, week_end(week)
+    )
     if not chosen:
         return Made(quiet_recap(week)), 0
     if ctx.settings.llm.enabled:

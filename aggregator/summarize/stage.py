@@ -74,7 +74,8 @@ def rank_pending(session: Session, ctx: Context) -> int:
 def load_stories(session: Session, story_ids: list[int]) -> dict[int, StoryInput]:
     """Return the summarizing input of each story with text: its primary item's article."""
     columns = (Story.id, Story.title, Item.title, Item.url, Item.published_at, Item.summary,
-               Item.content_html, Article.text, Article.title, Source.name)  # fmt: skip
+               Item.content_html, Article.text, Article.title, Source.name, Article.method,
+               Item.engagement)  # fmt: skip
     query = (
         select(*columns).select_from(Story)
         .join(Item, or_(Item.id == Story.primary_item_id, Item.story_id == Story.id))
@@ -96,11 +97,14 @@ def load_stories(session: Session, story_ids: list[int]) -> dict[int, StoryInput
         text,
         a_title,
         source,
+        method,
+        engagement,
     ) in session.execute(query):
         if sid in stories:
             continue
         if not (text and text.strip()):  # no extracted text: fall back to what the feed said
             text = " ".join(_TAGS.sub(" ", summary or html or "").split())
+            method = "feed"
         title = title or a_title or story_title or ""
         if text or title:
             stories[sid] = StoryInput(
@@ -110,6 +114,8 @@ def load_stories(session: Session, story_ids: list[int]) -> dict[int, StoryInput
                 source_name=source or "",
                 url=url,
                 published_at=published,
+                method=method,
+                comments=list((engagement or {}).get("top_comments") or []),
             )
     return stories
 

@@ -17,11 +17,14 @@ from aggregator.llm.client import LLMClient, acomplete_structured
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
 from aggregator.llm.prompts import Prompt, load_prompt
-from aggregator.llm.schema import Card, CardDraft, CardMeta, TopicScore
+from aggregator.llm.roles import NO_NEXT_STEP
+from aggregator.llm.schema import Basis, Card, CardDraft, CardMeta, Discussion, TopicScore
 from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
 from aggregator.settings import Settings, Topic
 from aggregator.summarize.annotate import annotate
+from aggregator.summarize.basis import card_basis, is_deep
+from aggregator.summarize.discussion import comments_block, pick_discussion
 from aggregator.summarize.grounding import MIN_TAKEAWAYS, Grounded, feedback, ground_card
 
 
@@ -35,6 +38,13 @@ class StoryInput:
     source_name: str = ""
     url: str | None = None
     published_at: datetime | None = None
+    method: str | None = None  # how the text was obtained (the extract stage's method)
+    comments: list[dict[str, Any]] = field(default_factory=list)  # a discussion, never the text
+
+    @property
+    def basis(self) -> Basis:
+        """Return what the card is written from: full text, feed excerpt or title only."""
+        return card_basis(self.method, self.text, self.title)
 
 
 @dataclass
@@ -49,6 +59,24 @@ class CardResult:
     def topics(self) -> list[TopicScore]:
         """Return the card's topics with their confidence."""
         return self.card.topics
+
+
+def finish_card(card: Card, story: StoryInput) -> Card:
+    """Return the card with its basis and discussion, and every TL;DR slot filled honestly.
+
+    A source too short for depth keeps its TL;DR only; an empty next step says so.
+    """
+    basis = story.basis
+    found = pick_discussion(story.comments, story.text)
+    update: dict[str, Any] = {
+        "basis": basis,
+        "discussion": Discussion.model_validate(found) if found else None,
+    }
+    if not card.tldr.what_to_do_next.strip():
+        update["tldr"] = card.tldr.model_copy(update={"what_to_do_next": NO_NEXT_STEP})
+    if not is_deep(basis):
+        update |= {"key_takeaways": [], "technical_deep_dive": [], "future_implications": []}
+    return card.model_copy(update=update)
 
 
 def topics_block(topics: Sequence[Topic]) -> str:
@@ -93,6 +121,8 @@ def prompt_variables(
 ) -> dict[str, str]:
     """Return the prompt's variables with the article (as `prompt_article` shows it) cut to budget."""
     values = {"title": " ".join(story.title.split()), "topics": topics_block(topics), "text": ""}
+    if "discussion" in prompt.variables():  # v3+: the thread in its own block, never the article
+        values["discussion"] = comments_block(story.comments) or "(no comments)"
     system, user = prompt.render(values)
     overhead = count_tokens(system + user, model)
     shown = prompt_article(prompt, story.text)[0] if article is None else article
@@ -153,7 +183,7 @@ class LLMSummarizer:
         records = list(first.records)
         source_text = f"{story.title}\n\n{story.text}"  # the title is part of what may be quoted
         grounded = self._ground(first.value, source_text, numbered)
-        if grounded.takeaways < MIN_TAKEAWAYS:
+        if grounded.takeaways < MIN_TAKEAWAYS or grounded.claim_failures:
             turns = [
                 {"role": "assistant", "content": json.dumps(first.value.model_dump())},
                 {"role": "user", "content": feedback(grounded, numbered is not None)},
@@ -168,19 +198,18 @@ class LLMSummarizer:
             else:
                 records += second.records
                 retry = self._ground(second.value, source_text, numbered)
-                if (retry.takeaways, retry.grounded_ratio) > (
-                    grounded.takeaways,
-                    grounded.grounded_ratio,
-                ):
+                if _better(retry) > _better(grounded):
                     grounded = retry
-        card = annotate(grounded.card, story.title, story.text, story.url, "llm")
+        card = annotate(
+            finish_card(_repair_tldr(grounded, story), story), story.title, story.text, story.url, "llm"
+        )
         return CardResult(card, self._meta(grounded, records, started), records)
 
     def _ground(self, draft: CardDraft, source_text: str, numbered: Numbered | None) -> Grounded:
         """Return the draft grounded; sentence numbers first become their sentences' text."""
         if numbered is not None:
             draft = resolve_ids(draft, numbered)  # type: ignore[arg-type]
-        return ground_card(draft, source_text, self.slugs)
+        return ground_card(draft, source_text, self.slugs, check_claims=True)
 
     def _meta(self, grounded: Grounded, records: list[CallRecord], started: float) -> CardMeta:
         return CardMeta(
@@ -195,6 +224,28 @@ class LLMSummarizer:
         )  # fmt: skip
 
 
+def _better(grounded: Grounded) -> tuple[bool, int, int, float]:
+    """Return a sort key: enough takeaways, then fewer unsupported claims, then more grounding."""
+    enough = grounded.takeaways >= MIN_TAKEAWAYS
+    return enough, -len(grounded.claim_failures), grounded.takeaways, grounded.grounded_ratio
+
+
+def _repair_tldr(grounded: Grounded, story: StoryInput) -> Card:
+    """Return the card with each TL;DR part or hook the article does not support replaced.
+
+    The replacement is the extractive card's part for the same role: the article's own
+    sentence, so a wrong number or name never reaches the page.
+    """
+    if not grounded.tldr_failures:
+        return grounded.card
+    own = build_card(story.title, story.text)
+    tldr = grounded.card.tldr.model_copy(update={
+        key: getattr(own.tldr, key) for key in grounded.tldr_failures if key != "hook"
+    })  # fmt: skip
+    hook = own.hook if "hook" in grounded.tldr_failures else grounded.card.hook
+    return grounded.card.model_copy(update={"tldr": tldr, "hook": hook})
+
+
 class ExtractiveSummarizer:
     """Writes cards offline from the article's own sentences (mode "extractive")."""
 
@@ -207,7 +258,8 @@ class ExtractiveSummarizer:
     async def summarize(self, story: StoryInput) -> CardResult:
         """Return the extractive card of a story (its citations are checked like any other)."""
         started = time.perf_counter()
-        draft = build_card(story.title, story.text, self.settings.topics)
+        deep = is_deep(story.basis)
+        draft = build_card(story.title, story.text, self.settings.topics, deep=deep)
         grounded = ground_card(draft, story.text, self.slugs)
         meta = CardMeta(
             mode="extractive",
@@ -215,7 +267,8 @@ class ExtractiveSummarizer:
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
         return CardResult(
-            annotate(grounded.card, story.title, story.text, story.url, self.mode), meta
+            annotate(finish_card(grounded.card, story), story.title, story.text, story.url, self.mode),
+            meta,
         )
 
 

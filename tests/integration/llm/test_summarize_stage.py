@@ -269,7 +269,9 @@ def test_summarize_offline_uses_the_extractive_backend(ctx: Context):
     assert report.details["mode"] == "extractive" and report.succeeded == 1
     [card] = rows(ctx, Card)
     assert card.mode == "extractive" and card.model is None and card.grounded_ratio == 1.0
-    assert card.card["tldr"]["what_to_do_next"] == ""
+    # All three TL;DR parts: this article states no reader action, and the card says so.
+    assert card.card["tldr"]["what_to_do_next"] == "The source states no next step."
+    assert card.card["basis"]["kind"] in ("full_text", "feed_excerpt")
     assert rows(ctx, LLMCall) == []
     assert job_of(ctx, story_id).status == "done"
 
@@ -281,10 +283,10 @@ def test_summarize_bug_on_one_story_fails_only_that_story(
 
     real = summarize.ground_card
 
-    def flaky(draft, text, known):
+    def flaky(draft, text, known, **options):
         if "Nimbus" in text:
             raise RuntimeError("grounding exploded")
-        return real(draft, text, known)
+        return real(draft, text, known, **options)
 
     monkeypatch.setattr(summarize, "ground_card", flaky)
     good = add_story(llm_ctx, "Lumen cuts prices", ARTICLE)

@@ -29,9 +29,13 @@ def v2_ctx(llm_settings: Callable[..., Settings]):
     context.engine.dispose()
 
 
+NAMES = ("zero", "one", "two", "three", "four")
+
+
 def answer(cites: list[list[int]], implication: list[int] | None = None) -> dict:
     """Return a v2 reply whose takeaways cite the given sentence numbers."""
-    point = lambda i, c: {"text": f"Takeaway {i}.", "cite": c}  # noqa: E731
+    # Words, not digits: a number in a point must be in its cited sentence (claims check).
+    point = lambda i, c: {"text": f"Takeaway {NAMES[i]}.", "cite": c}  # noqa: E731
     return {
         "title": "Lumen cuts Corvid-7 prices", "hook": "Serving got cheaper without new GPUs.",
         "tldr": {"what_changed": "Prices fell 60 percent.", "why_it_matters": "Cheaper tokens.",
@@ -69,7 +73,7 @@ def test_summarize_v2_drops_invalid_numbers_and_their_points(v2_ctx, openai_serv
     run_summarize(v2_ctx)
     card = only_card(v2_ctx)
     kept = card.card["key_takeaways"]
-    assert [p["text"] for p in kept] == ["Takeaway 0.", "Takeaway 2."]
+    assert [p["text"] for p in kept] == ["Takeaway zero.", "Takeaway two."]
     assert [p["citations"] for p in kept] == [[SENTENCES[1]], [SENTENCES[4]]]
     assert card.card["future_implications"][0]["citations"] == [SENTENCES[8]]
     assert card.grounded_ratio == 0.6  # 3 of 5 numbers name a sentence

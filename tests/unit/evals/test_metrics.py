@@ -162,3 +162,25 @@ def test_metrics_do_not_modify_the_card() -> None:
     before = copy.deepcopy(card)
     score_card(card, ARTICLE, ["foundation-models"])
     assert card == before
+
+
+def test_part_metrics_words_completeness_distinctness_and_claims() -> None:
+    from aggregator.evals.metrics import part_metrics
+
+    article = "Halvard cut prices by 60% on Monday. The cut applies to every customer."
+    card = {
+        "hook": "Halvard cut prices.",
+        "tldr": {"what_changed": "Halvard cut prices by 60%.", "why_it_matters": "It is cheaper.",
+                 "what_to_do_next": ""},
+        "key_takeaways": [
+            {"text": "Prices fell by 60% for every customer on Monday.",
+             "citations": ["Halvard cut prices by 60% on Monday."]},
+            {"text": "Prices fell by 70%.", "citations": ["Halvard cut prices by 60% on Monday."]},
+        ],
+    }  # fmt: skip
+    got = part_metrics(card, article)
+    assert got["tldr_complete"] == 1.0 and got["parts_distinct"] == 1.0
+    assert got["claims_checked"] == 0.5  # the 70% point is not in its sentence
+    assert got["tldr_words"] == (5 + 3) / 2 and got["point_words"] == (9 + 4) / 2
+    card["tldr"]["why_it_matters"] = "Halvard cut prices by 60%."
+    assert part_metrics(card, article)["parts_distinct"] == 0.0

@@ -62,7 +62,7 @@ def test_choose_text_reddit_self_post_uses_selftext() -> None:
     assert chosen.method == "reddit-selftext" and chosen.word_count == 90
 
 
-def test_choose_text_reddit_short_self_post_adds_discussion() -> None:
+def test_choose_text_reddit_short_self_post_never_adds_the_comments() -> None:
     item = ItemText(
         kind="self",
         engagement={
@@ -71,14 +71,19 @@ def test_choose_text_reddit_short_self_post_adds_discussion() -> None:
         },
     )
     chosen = choose_text(None, item)
-    assert chosen.method == "reddit-discussion"
-    assert chosen.text == "Thoughts on the new model?\n\nIt is fast.\n\nPlain string comment."
+    assert chosen.method == "reddit-selftext" and chosen.text == "Thoughts on the new model?"
 
 
-def test_choose_text_reddit_link_post_falls_back_to_discussion() -> None:
+def test_choose_text_reddit_self_post_body_from_the_feed_content() -> None:
+    item = ItemText(kind="self", content_html="<p>Our own post body, long enough.</p>")
+    chosen = choose_text(None, item)
+    assert chosen.text == "Our own post body, long enough." and chosen.method == "reddit-selftext"
+
+
+def test_choose_text_reddit_link_post_never_falls_back_to_comments() -> None:
     item = ItemText(kind="link", engagement={"top_comments": [{"body": "Paper link is broken."}]})
     chosen = choose_text(None, item, "fetch: x: HTTP 404")
-    assert chosen.method == "reddit-discussion" and chosen.text == "Paper link is broken."
+    assert chosen.method == "none" and chosen.text == ""
     assert chosen.error == "fetch: x: HTTP 404"
 
 

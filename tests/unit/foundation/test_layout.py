@@ -34,10 +34,26 @@ def modules() -> dict[str, Path]:
     }
 
 
-def imported_names(path: Path) -> list[str]:
-    """Return the absolute module names a file imports, at any depth (inside functions too)."""
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """Return the ids of nodes under `if TYPE_CHECKING:` (they never run)."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return skipped
+
+
+def imported_names(path: Path, *, runtime_only: bool = False) -> list[str]:
+    """Return the absolute module names a file imports, at any depth (inside functions too).
+
+    With runtime_only, imports under `if TYPE_CHECKING:` are left out (they never execute).
+    """
     names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_checking_nodes(tree) if runtime_only else set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -52,7 +68,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for name, path in mods.items():
         own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 2)}
-        for target in imported_names(path):
+        for target in imported_names(path, runtime_only=True):
             parts = target.split(".")
             # Importing a.b.c runs a/__init__ and a/b/__init__ too, unless the importer is inside
             # them already (then they have started before it).
@@ -121,10 +137,16 @@ def test_layout_cycle_finder_sees_imports_inside_functions(tmp_path: Path) -> No
     # The checker itself must catch a cycle hidden in a function body.
     graph = {"a": {"b"}, "b": {"a"}, "c": set()}
     assert cycles(graph) == [["a", "b"]]
-    code = "def f():\n    from aggregator.pipeline import run_once\n"
+    code = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from aggregator.report import StageReport\n"
+        "def f():\n    from aggregator.pipeline import run_once\n"
+    )
     path = tmp_path / "m.py"
     path.write_text(code)
-    assert "aggregator.pipeline" in imported_names(path)
+    assert "aggregator.pipeline" in imported_names(path, runtime_only=True)
+    assert "aggregator.report" not in imported_names(path, runtime_only=True)
+    assert "aggregator.report" in imported_names(path)
 
 
 def named_in_architecture(rel: str) -> bool:

@@ -28,13 +28,20 @@ def test_split_sentences_breaks_at_sentence_ends_and_paragraphs():
     ]
 
 
+def test_split_sentences_keeps_titles_and_abbreviations_inside_a_sentence():
+    text = "Dr. Ines Varga of the U.S. lab said costs fell 60%. The rest came later."
+    assert split_sentences(text) == [
+        "Dr. Ines Varga of the U.S. lab said costs fell 60%.",
+        "The rest came later.",
+    ]
+
+
 def test_build_card_cites_verbatim_sentences_only():
     card = build_card("Lumen Labs cuts Corvid-7 prices", ARTICLE, TOPICS)
     assert 3 <= len(card.key_takeaways) <= 5
-    assert card.tldr.what_to_do_next == ""
     for point in card.key_takeaways + card.technical_deep_dive + card.future_implications:
         assert point.citations == [point.text]
-        assert point.text in ARTICLE
+        assert point.text in " ".join(ARTICLE.split())
     assert ground_card(card, ARTICLE, {"inference-economics"}).grounded_ratio == 1.0
 
 

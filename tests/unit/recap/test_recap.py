@@ -18,11 +18,10 @@ from aggregator.recap.compose import (
     last_complete_week,
     parse_week,
     quiet_recap,
-    rank_score,
-    select_stories,
     stories_block,
     validate_draft,
 )
+from aggregator.recap.rank import rank_score, select_stories
 
 
 def digest(id: int, topic: str | None = "models", **kw) -> StoryDigest:
@@ -81,17 +80,44 @@ def test_check_story_ids_drops_unknown_and_duplicates() -> None:
     assert dropped == ["s999", "nonsense", "None"]
 
 
-def test_extractive_recap_groups_by_topic_with_hooks() -> None:
-    stories = [digest(1, "models", source="A"), digest(2, "policy", source="B"),
-               digest(3, "models", source="A", next_step="Try the new API")]  # fmt: skip
+def test_extractive_recap_groups_by_topic_with_tldrs_not_hooks() -> None:
+    stories = [digest(1, "models", source="A", what_changed="Lumen cut prices by half."),
+               digest(2, "policy", source="B"),
+               digest(3, "models", source="A", next_step="Try the new API"),
+               digest(4, "models", next_step="The source states no next step.")]  # fmt: skip
     recap = extractive_recap("2026-W47", stories, {"models": "Foundation models"})
     assert recap.mode == "extractive" and not recap.quiet
     assert [s.title for s in recap.sections] == ["Foundation models", "policy"]
-    assert recap.sections[0].story_ids == [1, 3]
-    assert "Hook of story 1." in recap.sections[0].synthesis
+    assert recap.sections[0].story_ids == [1, 3, 4]
+    assert recap.sections[0].synthesis.startswith("Lumen cut prices by half. Story 3.")
+    assert "Hook of" not in recap.sections[0].synthesis
     assert "extractive" in recap.intro and "2 sources" in recap.intro
-    assert recap.what_to_watch == ["Try the new API."]
-    assert recap.story_ids() == [1, 3, 2]
+    assert recap.what_to_watch == ["Try the new API."]  # "no next step" is not something to watch
+    assert recap.story_ids() == [1, 3, 4, 2]
+
+
+def test_extractive_recap_headline_and_intro_claim_only_what_we_measure() -> None:
+    stories = [digest(1, title="Halvard cuts Tern-2 prices by 60%"), digest(2), digest(3)]
+    recap = extractive_recap("2026-W48", stories, {})
+    assert recap.title == "Week 48, 2026: Halvard cuts Tern-2 prices by 60%, and 2 more stories"
+    assert "most-read" not in recap.intro.lower() and "independent sources" in recap.intro
+    lines = [s.synthesis for s in recap.sections] + recap.what_to_watch + [recap.intro]
+    assert all(line.rstrip().endswith((".", "!", "?", "…")) for line in lines)
+    long = [digest(1, title="A very long lead title " * 10), digest(2)]
+    title = extractive_recap("2026-W48", long, {}).title
+    assert len(title) <= 160 and title.endswith("…, and 1 more story")
+
+
+def test_rank_prefers_two_sources_over_a_small_reddit_post() -> None:
+    end = datetime(2026, 11, 30, tzinfo=UTC)
+    when = datetime(2026, 11, 26, tzinfo=UTC)
+    post = digest(1, score=14, comments=6, published_at=when)
+    covered = digest(2, source_count=2, item_count=2, published_at=when)
+    assert [s.id for s in select_stories([post, covered], {}, 2, end)] == [2, 1]
+    grew = digest(3, source_count=2, item_count=5, published_at=when)
+    assert rank_score(grew, {}, end) > rank_score(covered, {}, end)  # it grew during the week
+    newer = digest(4, source_count=2, item_count=2, published_at=end)
+    assert rank_score(newer, {}, end) > rank_score(covered, {}, end)  # recency counts a little
 
 
 def test_extractive_recap_folds_topics_beyond_six() -> None:
@@ -165,3 +191,24 @@ def test_extractive_recap_puts_untopical_stories_last() -> None:
     recap = extractive_recap("2026-W47", stories, {"models": "Models"})
     assert [s.title for s in recap.sections] == ["Models", "Other news"]
     assert recap.top_links[0].story_id == 1  # still the week's top link
+
+
+def test_validate_draft_keeps_a_headline_about_a_named_story_only() -> None:
+    stories = [
+        digest(1, title="Halvard cuts Tern-2 prices by 60%"),
+        digest(2, title="Vireo 3.0 ships"),
+    ]
+    section = SectionDraft(title="Models", synthesis="Prices fell.", story_ids=["s1", "s2"])
+
+    def headline(title: str) -> str:
+        draft = RecapDraft(title=title, intro="i", sections=[section], what_to_watch=[],
+                           top_links=[])  # fmt: skip
+        return validate_draft("2026-W48", draft, stories).recap.title
+
+    assert headline("Halvard's Tern-2 price cut leads the week") == (
+        "Halvard's Tern-2 price cut leads the week"
+    )
+    # A headline about a story the week does not have is replaced by the offline one.
+    assert headline("Orison raises $2 billion") == (
+        "Week 48, 2026: Halvard cuts Tern-2 prices by 60%, and 1 more story"
+    )

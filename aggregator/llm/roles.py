@@ -1,0 +1,172 @@
+"""The extractive card's roles: which sentence is the hook, what changed, why it matters, what next.
+
+Every rule is a cue list and a score; docs/extractive.md explains them. Each role takes a
+different sentence, so the three TL;DR parts and the hook never repeat one another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aggregator.llm.segment import balanced, is_whole, starts_whole
+
+NO_NEXT_STEP = "The source states no next step."
+NO_REASON = "The source does not say why it matters."
+TOO_SHORT_HOOK = "Only a sentence or two of this story could be read."
+HOOK_CHARS = 160
+
+_EVENT = re.compile(
+    r"\b(releas\w*|launch\w*|announc\w*|introduc\w*|unveil\w*|ship(?:s|ped|ping)?|"
+    r"publish\w*|open[- ]sourc\w*|cut(?:s|ting)?|rais\w*|rais\w*|lower\w*|drop(?:s|ped)?|"
+    r"increas\w*|reduc\w*|acquir\w*|buy(?:s|ing)?|bought|sign\w*|approv\w*|ban(?:s|ned)?|"
+    r"rul(?:ed|es|ing)|fin(?:ed|es)|su(?:ed|es|ing)|replac\w*|add(?:s|ed)?|remov\w*|"
+    r"block\w*|fil(?:ed|es)|propos\w*|passe[sd]|adopt\w*|won|wins|lost|fail\w*|"
+    r"halv\w*|doubl\w*|priced?|tapes? out|taped out|went down|outage|broke|reach(?:ed|es)|"
+    r"hits?|open(?:s|ed)|join(?:s|ed)|replaced|found|shows?|showed)\b",
+    re.I,
+)
+_NUMBER = re.compile(r"\d")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z0-9]+(?:[- ][A-Z0-9][\w-]*)*")
+# Strong cues count 2, weak ones 1: a role needs at least 2 (one strong or two weak cues).
+_WHY_STRONG = re.compile(
+    r"\b(because|means?|meaning|so that|allows?|lets|enabl\w*|cheaper|faster|for the first time|"
+    r"the first|risks?|costs?|matters?|important|impact\w*|as a result|which makes|therefore|"
+    r"saves?|threat\w*|could mean|in effect|the upshot|the catch)\b",
+    re.I,
+)
+_WHY_WEAK = re.compile(
+    r"\b(so|than|slower|better|worse|instead of|compared|unlike|largest|biggest|lowest|"
+    r"highest|problem|harder|easier|signal\w*|without)\b",
+    re.I,
+)
+_NEXT_STRONG = re.compile(
+    r"\b((?:is|are|now|generally|becomes?|will be) available|available (?:now|today|from|to|on|"
+    r"via|through|in)|download\w*|sign(?:ing)? up|apply by|applications? (?:open|close)|"
+    r"deadline|register\w*|opt[- ]out|opt[- ]in|install\w*|submit\w*|comments? (?:are |is )?due|"
+    r"consultation (?:closes|runs|is open|ends)|waitlist|request access|in (?:public )?preview|"
+    r"starting (?:on|from|today)|from today|you should|readers can|developers can|"
+    r"users can|customers can|re-?run your|update to|upgrade to|switch to|try it)\b",
+    re.I,
+)
+_NEXT_WEAK = re.compile(
+    r"\b(migrat\w*|pin\w*|before (?:\w+ )?\d{1,2}|by (?:\w+ )?\d{1,2}(?:st|nd|rd|th)?\b|"
+    r"you can|watch for|worth (?:testing|reading|trying)|test\w* (?:it |them )?on your)\b",
+    re.I,
+)
+_FUTURE_STRONG = re.compile(
+    r"\b(will|plans?|planned|planning|expects?|expected|roadmap|later this|upcoming|intends?|"
+    r"aims? to|is set to|are set to|forecast\w*|next (?:year|month|week|quarter|step|release|"
+    r"version|generation)|by 20\d\d|in 20[3-9]\d|from 20\d\d)\b",
+    re.I,
+)
+_FUTURE_WEAK = re.compile(
+    r"\b(could(?! not| have)|might|may(?! have)|likely|soon|predict\w*)\b", re.I
+)
+_PAST_CONTEXT = re.compile(r"\b(predicts? will|said it would|would have|could not)\b", re.I)
+_CONDITIONAL_SPEC = re.compile(r"\b(supports?|has|have|is|are|runs?|uses?|measures?)\b", re.I)
+
+
+def event_score(sentence: str) -> float:
+    """Return how much a sentence reads as the event: an action verb, numbers, a named subject."""
+    score = 1.5 * bool(_EVENT.search(sentence))
+    score += 0.5 * min(2, len(_NUMBER.findall(sentence)) // 2 + bool(_NUMBER.search(sentence)))
+    score += 0.5 * bool(_NAME.search(sentence))
+    # A quotation is someone's view of the event, not the event.
+    return score - 1.5 * sentence.startswith(('"', "“", "'", "‘"))
+
+
+def _cues(strong: re.Pattern[str], weak: re.Pattern[str], sentence: str) -> float:
+    """Return 2 per distinct strong cue plus 1 per distinct weak cue in the sentence."""
+    found_strong = {m.group(1).lower() for m in strong.finditer(sentence)}
+    found_weak = {m.group(1).lower() for m in weak.finditer(sentence)}
+    return 2.0 * len(found_strong) + len(found_weak)
+
+
+def why_score(sentence: str) -> float:
+    """Return how much a sentence reads as a consequence or a comparison (0 when not at all)."""
+    return _cues(_WHY_STRONG, _WHY_WEAK, sentence)
+
+
+def next_score(sentence: str) -> float:
+    """Return how much a sentence tells the reader what they can do (0 when it does not)."""
+    return _cues(_NEXT_STRONG, _NEXT_WEAK, sentence)
+
+
+def future_score(sentence: str) -> float:
+    """Return how much a sentence is about what will or may happen (0 for a present fact)."""
+    if _PAST_CONTEXT.search(sentence):
+        return 0.0
+    cues = {m.group(1).lower() for m in _FUTURE_STRONG.finditer(sentence)}
+    # "will" alone in a sentence describing what a thing is or has is a spec, not a forecast.
+    if cues == {"will"} and _CONDITIONAL_SPEC.search(sentence) and _NUMBER.search(sentence):
+        return 1.0
+    return _cues(_FUTURE_STRONG, _FUTURE_WEAK, sentence)
+
+
+@dataclass
+class Roles:
+    """The index of the sentence chosen for each role (None when none fits)."""
+
+    hook: int | None = None
+    what_changed: int | None = None
+    why_it_matters: int | None = None
+    what_to_do_next: int | None = None
+    future: list[int] = field(default_factory=list)
+
+    def used(self) -> set[int]:
+        """Return every sentence index a role took."""
+        single = (self.hook, self.what_changed, self.why_it_matters, self.what_to_do_next)
+        return {i for i in single if i is not None} | set(self.future)
+
+
+def _best(candidates: Sequence[int], taken: set[int], key: object, need: float = 0.0) -> int | None:
+    """Return the untaken candidate with the highest key above `need`, or None."""
+    scored = [(key(i), -n, i) for n, i in enumerate(candidates) if i not in taken]  # type: ignore[operator]
+    scored = [s for s in scored if s[0] > need]
+    return max(scored)[2] if scored else None
+
+
+def usable(sentence: str) -> bool:
+    """Return True for a sentence a card may show as is: whole at both ends, quotes closed."""
+    return is_whole(sentence) and starts_whole(sentence) and balanced(sentence)
+
+
+def _hook_score(sentence: str, rank: float) -> float:
+    """Return a hook candidate's score: an event, central, short; one that needs cutting loses."""
+    too_long = 3.0 if len(sentence) > HOOK_CHARS else 0.0
+    return event_score(sentence) + rank - len(sentence) / HOOK_CHARS - too_long
+
+
+def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles:
+    """Return which sentence plays which role; centrality breaks ties and ranks the rest."""
+    order = sorted(range(len(sentences)), key=lambda i: -centrality[i])
+    good = [i for i in order if usable(sentences[i])] or order
+    top = good[: max(6, len(good) // 3)]
+    rank = {i: 1 - n / max(1, len(good)) for n, i in enumerate(good)}
+    roles, taken = Roles(), set()
+
+    def take(index: int | None) -> int | None:
+        if index is not None:
+            taken.add(index)
+        return index
+
+    roles.what_changed = take(_best(top, taken, lambda i: event_score(sentences[i]) + rank[i]))
+    if roles.what_changed is None:
+        roles.what_changed = take(_best(good, taken, lambda i: rank[i], -1))
+    # Forward-looking sentences go to the implications before the other roles can take them.
+    future = [i for i in good if i not in taken and future_score(sentences[i]) >= 2]
+    future.sort(key=lambda i: -(future_score(sentences[i]) + rank[i]))
+    roles.future = sorted(future[:2])
+    taken.update(roles.future)
+    roles.what_to_do_next = take(
+        _best(good, taken, lambda i: next_score(sentences[i]) + rank[i] / 2, 2.0)
+    )
+    roles.why_it_matters = take(
+        _best(good, taken, lambda i: why_score(sentences[i]) + rank[i], 2.0)
+        or _best(good, taken, lambda i: rank[i], -1)
+    )
+    # The hook says what happened in the fewest words: short event sentences win.
+    roles.hook = take(_best(top, taken, lambda i: _hook_score(sentences[i], rank[i]), -99))
+    return roles

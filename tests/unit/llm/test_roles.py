@@ -1,0 +1,59 @@
+"""The extractive card's roles: one test per role, and every part a different sentence."""
+
+from __future__ import annotations
+
+from aggregator.llm.extractive import build_card
+from aggregator.llm.roles import NO_NEXT_STEP, future_score, next_score, why_score
+
+EVENT = "Halvard Labs released Tern-2 on Monday and cut its API price by 60% to $1.20 per million tokens."
+WHY = "That makes long documents cheaper to process than on any rival model, because prices are per token."
+NEXT = (
+    "Tern-2 is available today in the Halvard console, and Tern-1 users can opt out of the switch."
+)
+FUTURE = "Halvard plans to release a smaller version next quarter, the company said."
+SPEC = "Tern-2 has a context window of 400,000 tokens and runs on the same servers."
+FILLER = "The announcement came at a developer event in the company's home city of Rensburg."
+ARTICLE = "\n\n".join([FILLER, SPEC, EVENT, WHY, NEXT, FUTURE])
+TITLE = "Halvard's new model is cheaper"
+
+
+def card():
+    return build_card(TITLE, ARTICLE)
+
+
+def test_what_changed_is_the_event_sentence() -> None:
+    assert card().tldr.what_changed == EVENT
+
+
+def test_why_it_matters_is_a_consequence() -> None:
+    assert card().tldr.why_it_matters == WHY
+    assert why_score(WHY) >= 2 and why_score(FILLER) == 0
+
+
+def test_what_to_do_next_is_an_action_or_availability() -> None:
+    assert card().tldr.what_to_do_next == NEXT
+    assert next_score(NEXT) >= 2 and next_score(SPEC) == 0
+
+
+def test_what_to_do_next_says_so_when_the_source_has_none() -> None:
+    text = "\n\n".join([FILLER, SPEC, EVENT, WHY, FUTURE])
+    assert build_card(TITLE, text).tldr.what_to_do_next == NO_NEXT_STEP
+
+
+def test_future_implications_are_forward_looking_not_specs() -> None:
+    assert [p.text for p in card().future_implications] == [FUTURE]
+    assert future_score(FUTURE) >= 2 and future_score(SPEC) == 0
+    assert future_score("The testers could not tell the two versions apart in 2025.") == 0
+
+
+def test_hook_is_a_short_whole_sentence_and_not_the_title() -> None:
+    hook = card().hook
+    assert hook != TITLE and len(hook) <= 160 and hook.endswith(".")
+    assert hook in (SPEC, FILLER)  # the roles above took the other sentences
+
+
+def test_every_part_is_a_different_sentence() -> None:
+    c = card()
+    parts = [c.hook, c.tldr.what_changed, c.tldr.why_it_matters, c.tldr.what_to_do_next]
+    parts += [p.text for p in c.future_implications]
+    assert len(set(parts)) == len(parts)
