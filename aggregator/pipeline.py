@@ -84,6 +84,36 @@ def process_pending(ctx: Context, stages: tuple[str, ...] = PROCESS_STAGES) -> l
     return [merged[s] for s in built]
 
 
+def drain_stage(
+    ctx: Context,
+    stage: str,
+    limit: int | None = None,
+    on_batch: Callable[[StageReport], None] | None = None,
+) -> StageReport:
+    """Run one stage batch after batch until it finds no ready work or `limit` units are done.
+
+    Returns the merged report; `on_batch` sees each batch's report (for a progress bar).
+    """
+    total = StageReport(stage)
+    while not ctx.stop_requested:
+        options: dict[str, Any] = {}
+        if limit is not None:
+            left = limit - total.processed
+            if left <= 0:
+                break
+            # Batches keep their usual size so leases stay short; only the last one is smaller.
+            if left < ctx.settings.schedule.batch_size:
+                options["limit"] = left
+        report = run_stage(ctx, stage, **options)
+        _merge(total, report)
+        if on_batch is not None:
+            on_batch(report)
+        # Units that failed are re-queued with a delay, so an empty batch means nothing is ready.
+        if report.processed == 0:
+            break
+    return total
+
+
 def run_once(ctx: Context, *, publish: bool = True) -> list[StageReport]:
     """Run every built stage once, in order: collect, process pending work, publish."""
     stages = available_stages()

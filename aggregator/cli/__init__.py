@@ -13,7 +13,14 @@ from typing import Any
 import click
 
 from aggregator import __version__
-from aggregator.cli.common import State, UserError, handle_errors, pass_state
+from aggregator.cli.common import (
+    State,
+    UserError,
+    drain_command,
+    handle_errors,
+    limit_option,
+    pass_state,
+)
 from aggregator.config import resolve_config_path
 from aggregator.db.session import DatabaseError
 from aggregator.log import setup_logging
@@ -145,12 +152,13 @@ def collect(state: State, source: str | None, force: bool) -> None:
 
 
 @main.command()
+@limit_option
 @pass_state
 @handle_errors
-def extract(state: State) -> None:
-    """Pull the full text of collected items, then group duplicates into stories."""
-    run_single_stage(state, "extract")
-    run_single_stage(state, "dedupe")
+def extract(state: State, limit: int | None) -> None:
+    """Pull the full text of every collected item, then group duplicates into stories."""
+    drain_command(state, "extract", limit)
+    drain_command(state, "dedupe")
 
 
 @main.command()

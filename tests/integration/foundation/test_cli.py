@@ -82,10 +82,46 @@ def test_cli_bad_config_is_one_line_per_problem_exit_2(tmp_path: Path) -> None:
 def test_cli_missing_config_named_explicitly(tmp_path: Path) -> None:
     result = aggregator("--config", "nowhere.toml", "status", cwd=tmp_path)
     assert result.returncode == 2
-    assert "nowhere.toml: config file not found" in result.stderr
+    assert result.stderr == (
+        "error: no configuration: nowhere.toml does not exist "
+        "(named by --config; 'aggregator init DIR' writes one)\n"
+    )
+
+
+NO_CONFIG = (
+    "error: no configuration: ./aggregator.toml does not exist "
+    "(run 'aggregator init' or pass --config)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["check-config"],
+        ["run", "--once"],
+        ["collect"],
+        ["extract"],
+        ["publish"],
+        ["export"],
+        ["db", "upgrade"],
+        ["subscribers", "list"],
+    ],
+)
+def test_cli_without_config_says_so_and_creates_nothing(tmp_path: Path, command: list[str]) -> None:
+    result = aggregator(*command, cwd=tmp_path)
+    assert (result.returncode, result.stderr, result.stdout) == (2, NO_CONFIG, "")
+    assert list(tmp_path.iterdir()) == []  # no aggregator.db, site/ or lock file left behind
+
+
+def test_cli_init_needs_no_config_and_then_commands_work(tmp_path: Path) -> None:
+    assert aggregator("init", cwd=tmp_path).returncode == 0
+    checked = aggregator("check-config", cwd=tmp_path)
+    assert checked.returncode == 0 and checked.stdout.startswith("aggregator.toml: ok (")
 
 
 def test_cli_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    aggregator("init", cwd=tmp_path)
     env = {"AGGREGATOR_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     result = aggregator("db", "upgrade", cwd=tmp_path, env=env)
     assert result.returncode == 1
@@ -105,6 +141,7 @@ def test_cli_status_json_contract(tmp_path: Path) -> None:
 
 
 def test_cli_subscribers_add_list_remove(tmp_path: Path) -> None:
+    aggregator("init", cwd=tmp_path)
     added = aggregator(
         "subscribers", "add", "Reader@Example.org", "second@example.org", cwd=tmp_path
     )
