@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import sys
 from datetime import timedelta
@@ -179,19 +177,15 @@ def publish(state: State, serve: bool, port: int) -> None:
     run_single_stage(state, "publish")
     if serve:
         from aggregator.config import output_dir
+        from aggregator.publish.server import PortInUse, serve_site, serve_until_interrupted
 
-        serve_directory(output_dir(state.settings()), port)
-
-
-def serve_directory(path: Path, port: int) -> None:
-    """Serve a built site on 127.0.0.1 until interrupted."""
-    import http.server
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        click.echo(f"serving {path} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+        site = output_dir(state.settings())
+        try:
+            server = serve_site(site, port=port)
+        except PortInUse as exc:
+            raise UserError(str(exc)) from None
+        with server:
+            serve_until_interrupted(server, click.echo, str(site))
 
 
 @main.command()
@@ -240,7 +234,12 @@ def worker(state: State, once: bool) -> None:
 
 @main.command()
 @click.option("--serve", is_flag=True, help="Serve the demo site on 127.0.0.1 afterwards.")
-@click.option("--port", default=8000, show_default=True, help="Port for --serve.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    help="Port for --serve; the site's absolute URLs name it.",
+)
 @click.option(
     "--dir",
     "directory",
@@ -259,9 +258,12 @@ def demo(state: State, serve: bool, port: int, directory: str) -> None:
         if exc.name not in ("aggregator.demo.run", "aggregator.demo.server"):
             raise
         raise StageNotBuilt("demo: the offline demo is not built yet") from None
-    site = run_demo(Path(directory), echo=click.echo)
-    if serve:
-        serve_directory(site, port)
+    from aggregator.publish.server import PortInUse
+
+    try:
+        run_demo(Path(directory), echo=click.echo, port=port, serve=serve)
+    except PortInUse as exc:
+        raise UserError(f"demo: {exc}") from None
 
 
 # --- inspection ------------------------------------------------------------------------------
