@@ -114,12 +114,23 @@ def drain_stage(
     return total
 
 
-def run_once(ctx: Context, *, publish: bool = True) -> list[StageReport]:
-    """Run every built stage once, in order: collect, process pending work, publish."""
+def run_once(ctx: Context, *, publish: bool = True, force: bool = False) -> list[StageReport]:
+    """Run every built stage once, in order: collect, process pending work, publish.
+
+    `force` fetches every source now (ignoring schedules and error backoff) and makes
+    work waiting for a retry ready at once.
+    """
     stages = available_stages()
     reports: list[StageReport] = []
+    if force:
+        from aggregator.db.claims import make_due_now
+
+        with ctx.session() as session:
+            event(log, "forced", jobs_made_due=make_due_now(session))
     if "collect" in stages:
-        reports.append(run_stage(ctx, "collect"))
+        reports.append(
+            run_stage(ctx, "collect", force=force) if force else run_stage(ctx, "collect")
+        )
     reports += process_pending(ctx)
     if publish and "publish" in stages and not ctx.stop_requested:
         reports.append(run_stage(ctx, "publish"))

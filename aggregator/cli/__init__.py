@@ -199,10 +199,17 @@ def recap(state: State, week: str | None) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run every stage once, in order, then exit.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --once: fetch every source now, ignoring schedules and error backoff.",
+)
 @pass_state
 @handle_errors
-def run(state: State, once: bool) -> None:
+def run(state: State, once: bool, force: bool) -> None:
     """Run the scheduler (collect, process, publish, recap); --once runs every stage once."""
+    if force and not once:
+        raise UserError("run: --force goes with --once (the scheduler keeps its own times)")
     if not once:
         from aggregator.schedule import run_scheduler
 
@@ -210,7 +217,7 @@ def run(state: State, once: bool) -> None:
         return
     from aggregator.pipeline import run_once
 
-    reports = run_once(state.context())
+    reports = run_once(state.context(), force=force)
     print_reports(reports)
     dead = [r.stage for r in reports if r.failed_entirely]
     if dead:

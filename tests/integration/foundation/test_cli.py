@@ -174,3 +174,39 @@ def test_cli_run_once_fails_when_a_stage_fails_entirely(tmp_path: Path) -> None:
     status = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)
     (source,) = status["sources"]
     assert source["consecutive_errors"] == 1 and source["last_error"]
+
+
+LOOPBACK_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Bench notes</title><link>{base}/</link>
+<item><title>Kettle descaled</title><link>{base}/a</link><guid>a</guid>
+<description>The lab kettle was descaled on Tuesday.</description></item>
+<item><title>Fridge defrosted</title><link>{base}/b</link><guid>b</guid>
+<description>The sample fridge was defrosted overnight.</description></item>
+</channel></rss>"""
+
+
+def test_cli_loopback_feed_names_the_key_and_force_ignores_backoff(tmp_path: Path) -> None:
+    from tests.servers.feed_server import FeedServer
+
+    with FeedServer() as server:
+        feed = server.add("/feed.xml", LOOPBACK_FEED.format(base=server.base))
+        config = tmp_path / "aggregator.toml"
+        source = f"[[sources]]\nkind = 'rss'\nname = 'Bench'\nurl = '{feed}'\nevery = '1h'\n"
+        config.write_text(source)
+        refused = aggregator("run", "--once", cwd=tmp_path)
+        assert refused.returncode == 1
+        assert "refused" in refused.stdout and "127.0.0.1" in refused.stdout
+        status = aggregator("status", cwd=tmp_path)
+        assert "set [fetch] allow_private_networks = true" in status.stdout, status.stdout
+        (entry,) = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)["sources"]
+        assert entry["next_reason"].startswith("backoff after 1 error")
+        assert "allow_private_networks" in entry["next_reason"]
+
+        config.write_text("[fetch]\nallow_private_networks = true\n" + source)
+        waiting = aggregator("run", "--once", cwd=tmp_path)
+        assert waiting.returncode == 0 and "not_due 1" in waiting.stdout  # still in backoff
+        forced = aggregator("run", "--once", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert "new_items 2" in forced.stdout
+    (entry,) = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)["sources"]
+    assert entry["consecutive_errors"] == 0 and entry["next_reason"] == "every 1h"
