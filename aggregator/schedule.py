@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -136,7 +137,7 @@ def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:
         # Interval jobs start at once; the weekly recap waits for its hour.
         first = None if name == "recap" else now
         scheduler.add_job(
-            _guarded(ctx, name, func_, lambda name=name: _next_run(scheduler, name)),
+            _guarded(ctx, name, func_, partial(_next_run, trigger, scheduler.timezone)),
             trigger,
             id=name,
             name=name,
@@ -144,10 +145,13 @@ def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:
         )
 
 
-def _next_run(scheduler: BackgroundScheduler, name: str) -> datetime | None:
-    """Return when a job runs next (APScheduler sets it before the job starts)."""
-    job = scheduler.get_job(name)
-    return job.next_run_time if job is not None else None
+def _next_run(trigger: Any, zone: Any) -> datetime | None:
+    """Return when a trigger fires next after now.
+
+    Computed from the trigger alone: asking the scheduler would take its locks from inside
+    a job, which a shutdown waiting for that job must never depend on.
+    """
+    return trigger.get_next_fire_time(None, datetime.now(zone))
 
 
 def make_scheduler(ctx: Context) -> BackgroundScheduler:
