@@ -24,6 +24,19 @@ class ConfigError(Exception):
         super().__init__("; ".join(problems))
 
 
+class MissingConfig(ConfigError):
+    """No configuration file where one was needed; the message says how to get one."""
+
+    def __init__(self, path: Path, named_by: str | None):
+        shown = f"./{path}" if path == DEFAULT_CONFIG_PATH else str(path)
+        if named_by:
+            hint = f"named by {named_by}; 'aggregator init DIR' writes one"
+        else:
+            hint = "run 'aggregator init' or pass --config"
+        self.message = f"no configuration: {shown} does not exist ({hint})"
+        super().__init__([self.message])
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
     """Return a pydantic error location as `sources[2].url`, skipping union tags."""
     out = ""
@@ -99,9 +112,9 @@ def load_settings(
 ) -> Settings:
     """Return validated settings from a TOML file, the environment and overrides.
 
-    A missing file is an error when it was named explicitly (argument or
-    $AGGREGATOR_CONFIG); the default ./aggregator.toml may be absent, which
-    gives the defaults. Raises ConfigError with one line per problem.
+    A missing file is an error (MissingConfig) when it was named explicitly (argument or
+    $AGGREGATOR_CONFIG) or `required` is true; otherwise an absent ./aggregator.toml gives
+    the defaults. Raises ConfigError with one line per problem.
     """
     env = os.environ if env is None else env
     config_path = resolve_config_path(path, env)
@@ -116,7 +129,8 @@ def load_settings(
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{config_path}: cannot read: {exc}"]) from None
     elif required:
-        raise ConfigError([f"{config_path}: config file not found (try `aggregator init`)"])
+        named_by = "--config" if path else "AGGREGATOR_CONFIG" if env.get("AGGREGATOR_CONFIG") else None
+        raise MissingConfig(config_path, named_by)
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

@@ -65,9 +65,49 @@ def process_pending(ctx: Context, stages: tuple[str, ...] = PROCESS_STAGES) -> l
     return [merged[s] for s in stages]
 
 
-def run_once(ctx: Context, *, publish: bool = True) -> list[StageReport]:
-    """Run every stage once, in order: collect, process pending work, publish."""
-    reports: list[StageReport] = [run_stage(ctx, "collect")]
+def drain_stage(
+    ctx: Context,
+    stage: str,
+    limit: int | None = None,
+    on_batch: Callable[[StageReport], None] | None = None,
+) -> StageReport:
+    """Run one stage batch after batch until it finds no ready work or `limit` units are done.
+
+    Returns the merged report; `on_batch` sees each batch's report (for a progress bar).
+    """
+    total = StageReport(stage)
+    while not ctx.stop_requested:
+        options: dict[str, Any] = {}
+        if limit is not None:
+            left = limit - total.processed
+            if left <= 0:
+                break
+            # Batches keep their usual size so leases stay short; only the last one is smaller.
+            if left < ctx.settings.schedule.batch_size:
+                options["limit"] = left
+        report = run_stage(ctx, stage, **options)
+        _merge(total, report)
+        if on_batch is not None:
+            on_batch(report)
+        # Units that failed are re-queued with a delay, so an empty batch means nothing is ready.
+        if report.processed == 0:
+            break
+    return total
+
+
+def run_once(ctx: Context, *, publish: bool = True, force: bool = False) -> list[StageReport]:
+    """Run every stage once, in order: collect, process pending work, publish.
+
+    `force` fetches every source now (ignoring schedules and error backoff) and makes
+    work waiting for a retry ready at once.
+    """
+    reports: list[StageReport] = []
+    if force:
+        from aggregator.db.claims import make_due_now
+
+        with ctx.session() as session:
+            event(log, "forced", jobs_made_due=make_due_now(session))
+    reports.append(run_stage(ctx, "collect", force=True) if force else run_stage(ctx, "collect"))
     reports += process_pending(ctx)
     if publish and not ctx.stop_requested:
         reports.append(run_stage(ctx, "publish"))

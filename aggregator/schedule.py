@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -21,12 +22,15 @@ from aggregator.db.models import Card, Recap
 from aggregator.locks import process_lock
 from aggregator.log import event
 from aggregator.pipeline import process_pending, run_stage
+from aggregator.report import StageReport
 
 log = logging.getLogger("aggregator.schedule")
 # Runs that are late by less than this still run (APScheduler's default of 1 s silently
 # skips a run whenever the previous job overran).
 MISFIRE_GRACE = 600
 LEADER_RETRY_SECONDS = 15
+# The level of the scheduler's cycle and shutdown lines, shown without -v.
+CYCLE = logging.INFO
 
 
 def needs_publish(ctx: Context) -> bool:
@@ -51,14 +55,38 @@ def needs_publish(ctx: Context) -> bool:
     return newest > datetime.fromisoformat(last.replace("Z", "+00:00"))
 
 
-def _guarded(ctx: Context, name: str, func_: Any) -> Any:
-    """Wrap a job so a stage failure is logged, never kills the scheduler."""
+def cycle_line(name: str, result: Any, next_run: datetime | None) -> dict[str, Any] | None:
+    """Return the fields of a job's cycle line (what ran, counts, next wake-up), or None.
+
+    Collect always reports (it is the service's heartbeat); the other jobs only when they
+    did some work, so an idle service writes one line per collect interval.
+    """
+    reports = [r for r in (result if isinstance(result, list) else [result]) if r is not None]
+    worked = [r for r in reports if isinstance(r, StageReport) and (r.processed or r.succeeded)]
+    if name != "collect" and not worked:
+        return None
+    fields: dict[str, Any] = {"job": name}
+    for report in reports if name == "collect" else worked:
+        counts = f"{report.succeeded} ok"
+        if report.failed:
+            counts += f" {report.failed} failed"
+        if report.stage == "collect":
+            counts += f" {report.details.get('new_items', 0)} new"
+        fields[report.stage] = counts
+    fields["next"] = next_run.isoformat(timespec="seconds") if next_run else "none"
+    return fields
+
+
+def _guarded(ctx: Context, name: str, func_: Any, next_run: Any = lambda: None) -> Any:
+    """Wrap a job so its cycle is logged and a stage failure never kills the scheduler."""
 
     def job() -> None:
         if ctx.stop_requested:
             return
         try:
-            func_()
+            fields = cycle_line(name, func_(), next_run())
+            if fields:
+                event(log, "cycle", level=CYCLE, **fields)
         except Exception as exc:
             event(
                 log,
@@ -71,12 +99,12 @@ def _guarded(ctx: Context, name: str, func_: Any) -> Any:
     return job
 
 
-def weekly_recap(ctx: Context) -> None:
-    """Write the recap, publish the site, send the email: in that order."""
-    run_stage(ctx, "recap")
-    run_stage(ctx, "publish")
+def weekly_recap(ctx: Context) -> list[StageReport]:
+    """Write the recap, publish the site, send the email: in that order; return the reports."""
+    reports = [run_stage(ctx, "recap"), run_stage(ctx, "publish")]
     if ctx.settings.email.enabled:
-        run_stage(ctx, "deliver")
+        reports.append(run_stage(ctx, "deliver"))
+    return reports
 
 
 def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:
@@ -84,9 +112,8 @@ def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:
     s = ctx.settings.schedule
     from aggregator.housekeeping import run_housekeeping
 
-    def publish_if_changed() -> None:
-        if needs_publish(ctx):
-            run_stage(ctx, "publish")
+    def publish_if_changed() -> StageReport | None:
+        return run_stage(ctx, "publish") if needs_publish(ctx) else None
 
     jobs = [
         ("collect", lambda: run_stage(ctx, "collect"), IntervalTrigger(seconds=s.collect_every)),
@@ -108,12 +135,21 @@ def add_jobs(scheduler: BackgroundScheduler, ctx: Context) -> None:
         # Interval jobs start at once; the weekly recap waits for its hour.
         first = None if name == "recap" else now
         scheduler.add_job(
-            _guarded(ctx, name, func_),
+            _guarded(ctx, name, func_, partial(_next_run, trigger, scheduler.timezone)),
             trigger,
             id=name,
             name=name,
             next_run_time=first or trigger.get_next_fire_time(None, now),
         )
+
+
+def _next_run(trigger: Any, zone: Any) -> datetime | None:
+    """Return when a trigger fires next after now.
+
+    Computed from the trigger alone: asking the scheduler would take its locks from inside
+    a job, which a shutdown waiting for that job must never depend on.
+    """
+    return trigger.get_next_fire_time(None, datetime.now(zone))
 
 
 def make_scheduler(ctx: Context) -> BackgroundScheduler:
@@ -129,7 +165,7 @@ def install_signal_handlers(ctx: Context, stop: threading.Event) -> None:
     """Make SIGINT/SIGTERM finish the unit in hand, then stop."""
 
     def handler(signum: int, _frame: Any) -> None:
-        event(log, "stopping", signal=signal.Signals(signum).name)
+        event(log, "stopping", level=CYCLE, signal=signal.Signals(signum).name)
         ctx.stop_requested = True
         stop.set()
 
@@ -140,6 +176,9 @@ def install_signal_handlers(ctx: Context, stop: threading.Event) -> None:
 def run_scheduler(ctx: Context, stop: threading.Event | None = None) -> None:
     """Run until stopped: the leader schedules every job; followers process pending work."""
     stop = stop or threading.Event()
+    if log.getEffectiveLevel() > CYCLE:
+        # A service says it is alive without -v: one line per cycle, one on shutdown.
+        log.setLevel(CYCLE)
     if threading.current_thread() is threading.main_thread():
         install_signal_handlers(ctx, stop)
     lock = process_lock(ctx.engine, "scheduler")
@@ -162,4 +201,4 @@ def run_scheduler(ctx: Context, stop: threading.Event | None = None) -> None:
         with ctx.session() as session:
             released = release_worker(session, ctx.worker_id)
         lock.release()
-        event(log, "scheduler stopped", released_claims=released)
+        event(log, "scheduler stopped", level=CYCLE, released_claims=released)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import sys
 from pathlib import Path
@@ -14,7 +12,9 @@ from aggregator import __version__
 from aggregator.cli.common import (
     State,
     UserError,
+    drain_command,
     handle_errors,
+    limit_option,
     pass_state,
     print_reports,
     run_single_stage,
@@ -130,12 +130,13 @@ def collect(state: State, source: str | None, force: bool) -> None:
 
 
 @main.command()
+@limit_option
 @pass_state
 @handle_errors
-def extract(state: State) -> None:
-    """Pull the full text of collected items, then group duplicates into stories."""
-    run_single_stage(state, "extract")
-    run_single_stage(state, "dedupe")
+def extract(state: State, limit: int | None) -> None:
+    """Pull the full text of every collected item, then group duplicates into stories."""
+    drain_command(state, "extract", limit)
+    drain_command(state, "dedupe")
 
 
 @main.command()
@@ -156,19 +157,15 @@ def publish(state: State, serve: bool, port: int) -> None:
     run_single_stage(state, "publish")
     if serve:
         from aggregator.config import output_dir
+        from aggregator.publish.server import PortInUse, serve_site, serve_until_interrupted
 
-        serve_directory(output_dir(state.settings()), port)
-
-
-def serve_directory(path: Path, port: int) -> None:
-    """Serve a built site on 127.0.0.1 until interrupted."""
-    import http.server
-
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(path))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        click.echo(f"serving {path} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+        site = output_dir(state.settings())
+        try:
+            server = serve_site(site, port=port)
+        except PortInUse as exc:
+            raise UserError(str(exc)) from None
+        with server:
+            serve_until_interrupted(server, click.echo, str(site))
 
 
 @main.command()
@@ -182,10 +179,17 @@ def recap(state: State, week: str | None) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run every stage once, in order, then exit.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --once: fetch every source now, ignoring schedules and error backoff.",
+)
 @pass_state
 @handle_errors
-def run(state: State, once: bool) -> None:
+def run(state: State, once: bool, force: bool) -> None:
     """Run the scheduler (collect, process, publish, recap); --once runs every stage once."""
+    if force and not once:
+        raise UserError("run: --force goes with --once (the scheduler keeps its own times)")
     if not once:
         from aggregator.schedule import run_scheduler
 
@@ -193,7 +197,7 @@ def run(state: State, once: bool) -> None:
         return
     from aggregator.pipeline import run_once
 
-    reports = run_once(state.context())
+    reports = run_once(state.context(), force=force)
     print_reports(reports)
     dead = [r.stage for r in reports if r.failed_entirely]
     if dead:
@@ -217,7 +221,12 @@ def worker(state: State, once: bool) -> None:
 
 @main.command()
 @click.option("--serve", is_flag=True, help="Serve the demo site on 127.0.0.1 afterwards.")
-@click.option("--port", default=8000, show_default=True, help="Port for --serve.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    help="Port for --serve; the site's absolute URLs name it.",
+)
 @click.option(
     "--dir",
     "directory",
@@ -231,10 +240,12 @@ def worker(state: State, once: bool) -> None:
 def demo(state: State, serve: bool, port: int, directory: str) -> None:
     """Run the whole pipeline offline on the bundled examples into ./site."""
     from aggregator.demo.run import run_demo
+    from aggregator.publish.server import PortInUse
 
-    site = run_demo(Path(directory), echo=click.echo)
-    if serve:
-        serve_directory(site, port)
+    try:
+        run_demo(Path(directory), echo=click.echo, port=port, serve=serve)
+    except PortInUse as exc:
+        raise UserError(f"demo: {exc}") from None
 
 
 # --- inspection ------------------------------------------------------------------------------

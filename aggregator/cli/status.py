@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,6 +62,51 @@ def failed_jobs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
+# The fetcher's refusal of a private, loopback or otherwise non-public address.
+_REFUSED = re.compile(r"\brefused\b.*\baddress\b")
+
+
+def next_try_reason(entry: dict[str, Any], every: int | None, now: datetime) -> str:
+    """Return why a source is tried when it is: due, its interval, or backoff after errors."""
+    if entry.get("disabled"):
+        return "disabled: not fetched"
+    due = entry.get("next_fetch_at")
+    if due is None:
+        return "due now (never fetched)"
+    errors = entry.get("consecutive_errors") or 0
+    if datetime.fromisoformat(due.replace("Z", "+00:00")) <= now:
+        return "due now"
+    if errors:
+        reason = f"backoff after {errors} error{'s' if errors > 1 else ''}"
+        if _REFUSED.search(entry.get("last_error") or ""):
+            # The fetcher refuses private addresses; only the config can change that.
+            reason += "; the address is not public: set [fetch] allow_private_networks = true"
+        return reason + " (run --once --force fetches now)"
+    return f"every {format_seconds(every)}" if every else "on its schedule"
+
+
+def format_seconds(seconds: float) -> str:
+    """Return a duration as people write it: 45s, 30m, 2h, 1d 6h."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours}h" + (f" {minutes}m" if minutes else "")
+    days, hours = divmod(seconds // 3600, 24)
+    return f"{days}d" + (f" {hours}h" if hours else "")
+
+
+def _source_entry(source: Source, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Return a source's status entry plus why and when it is tried next."""
+    entry = source_status(source, settings, now)
+    configured = settings.source(source.name)
+    entry["next_reason"] = next_try_reason(entry, configured.every if configured else None, now)
+    return entry
+
+
 def collect_status(
     session: Session, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -69,7 +115,7 @@ def collect_status(
     sources = session.scalars(select(Source).order_by(Source.name))
     last_recap = session.scalar(select(func.max(Recap.week)))
     return {
-        "sources": [source_status(s, settings, now) for s in sources],
+        "sources": [_source_entry(s, settings, now) for s in sources],
         "queue": queue_depths(session),
         "failed_items": failed_jobs(session),
         "spend": _spend(session, settings, now),

@@ -12,7 +12,7 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
     """Print the status document as tables: sources, queues, failures, spend."""
     console = console or Console()
     sources = Table(title="Sources", title_justify="left")
-    for column in ("name", "kind", "items", "last success", "errors", "next fetch", "state"):
+    for column in ("name", "kind", "items", "last success", "errors", "next try", "state"):
         sources.add_column(column)
     for s in document["sources"]:
         state = "[red]error[/red]" if s["consecutive_errors"] else "[green]ok[/green]"
@@ -40,6 +40,7 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
                 "", "", "", "", "", "", f"[yellow]{_escape(s['last_warning'])}[/yellow]"
             )
     console.print(sources)
+    _print_next_tries(document["sources"], console)
     queue = Table(title="Queue", title_justify="left")
     queue.add_column("stage")
     queue.add_column("pending")
@@ -66,6 +67,18 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
         f"last publish: {document['last_publish_at'] or 'never'}; "
         f"last recap: {document['last_recap_week'] or 'none'}"
     )
+
+
+def _print_next_tries(sources: list[dict[str, Any]], console: Console) -> None:
+    """Print when each source is tried next and why, one line each (the table is too narrow)."""
+    if not any(s.get("next_reason") for s in sources):
+        return
+    console.print("Next tries (UTC)")
+    width = max(len(s["name"]) for s in sources)
+    for s in sources:
+        when = _short(s["next_fetch_at"]) if s["next_fetch_at"] else "now"
+        reason = _escape(s.get("next_reason") or "")
+        console.print(f"  {s['name']:<{width}}  {when:<16}  {reason}", soft_wrap=True)
 
 
 def _short(value: str | None) -> str:

@@ -276,6 +276,18 @@ def release_worker(session: Session, worker: str) -> int:
     return result.rowcount or 0
 
 
+def make_due_now(session: Session, now: datetime | None = None) -> int:
+    """Make every pending job that waits for a retry time ready now; return how many."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.status == PENDING, Job.next_attempt_at > now)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def queue_depths(session: Session) -> dict[str, int]:
     """Return pending (or running) counts per stage plus the number failed for good."""
     depths = {stage: 0 for stage in STAGES}

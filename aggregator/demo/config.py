@@ -26,6 +26,15 @@ def examples_dir() -> Path:
     return Path(__file__).resolve().parent / "examples"
 
 
+def load_faults(root: Path | None = None) -> dict[str, str]:
+    """Return the examples' intentional faults: path on the example server -> why it is there."""
+    file = (root or examples_dir()) / "faults.toml"
+    if not file.exists():
+        return {}
+    faults = tomllib.loads(file.read_text(encoding="utf-8")).get("faults", [])
+    return {fault["path"]: fault["why"] for fault in faults}
+
+
 def relative_time(spec: str, now: datetime | None = None) -> datetime:
     """Return the aware UTC time a relative spec such as `-3d 09:15` or `-5h` names."""
     now = now or datetime.now(UTC)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from aggregator.config import load_settings, output_dir
 from aggregator.context import open_context
 from aggregator.db.models import Article, Card, Item, Recap, Source, Story
+from aggregator.demo.config import SITE_URL, load_faults
 from aggregator.pipeline import run_once, run_stage
 from aggregator.report import StageReport
 from aggregator.settings import Settings
@@ -21,8 +22,13 @@ from aggregator.settings import Settings
 DEMO_DB = "aggregator-demo.db"
 
 
-def demo_settings(directory: Path, base_url: str, reddit_url: str | None = None) -> Settings:
-    """Return the demo's settings: examples served at base_url, a fresh SQLite DB, ./site."""
+def demo_settings(
+    directory: Path, base_url: str, reddit_url: str | None = None, site_url: str = SITE_URL
+) -> Settings:
+    """Return the demo's settings: examples served at base_url, a fresh SQLite DB, ./site.
+
+    site_url is the site's own address, used in every absolute URL it publishes.
+    """
     from aggregator.demo.config import demo_settings_toml
 
     directory = directory.resolve()
@@ -33,7 +39,11 @@ def demo_settings(directory: Path, base_url: str, reddit_url: str | None = None)
     config = directory / ".aggregator-demo.toml"
     config.write_text(
         demo_settings_toml(
-            base_url, directory / "site", f"sqlite:///{database}", reddit_url=reddit_url
+            base_url,
+            directory / "site",
+            f"sqlite:///{database}",
+            reddit_url=reddit_url,
+            site_url=site_url,
         ),
         encoding="utf-8",
     )
@@ -70,17 +80,55 @@ def _recap_weeks(ctx: object) -> list[str]:
     return [w for w in weeks if w < now_week]
 
 
-def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
-    """Run the demo pipeline into directory/site and return the site's path."""
+def run_demo(
+    directory: Path,
+    echo: Callable[[str], None] = print,
+    *,
+    port: int = 8000,
+    serve: bool = False,
+) -> Path:
+    """Run the demo pipeline into directory/site and return the site's path.
+
+    Every absolute URL on the site uses `port`. With `serve`, the site and the example outlets
+    it links to are served from that port until Ctrl-C; otherwise the examples are served on
+    any free port only while the pipeline runs.
+    """
     from aggregator.demo.server import start_demo_server
+    from aggregator.publish.server import serve_until_interrupted
 
     started = time.monotonic()
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    with start_demo_server() as server:
-        settings = demo_settings(directory, server.base_url, getattr(server, "reddit_url", None))
+    site_url = f"http://127.0.0.1:{port}/"
+    with start_demo_server(site_dir=directory / "site", port=port if serve else 0) as server:
+        settings = demo_settings(directory, server.base_url, server.reddit_url, site_url)
         mode = f"LLM {settings.llm.model}" if settings.llm.enabled else "offline extractive mode"
         echo(f"demo: serving examples at {server.base_url} (loopback only); {mode}")
-        ctx = open_context(settings)
+        reports, counts, faults = _run_pipeline(settings)
+        for report in reports:
+            echo(f"  {report.summary()}")
+        for line in _fault_lines(faults, server.base_url):
+            echo(f"  {line}")
+        site = output_dir(settings)
+        pages = sum(1 for _ in site.rglob("*.html")) if site.exists() else 0
+        echo(
+            f"demo: {counts['sources']} sources, {counts['items']} items, "
+            f"{counts['stories']} stories, {counts['cards']} cards, {counts['recaps']} recaps, "
+            f"{pages} pages in {time.monotonic() - started:.1f} s"
+        )
+        if serve:
+            serve_until_interrupted(server.site, echo, "the demo site and its example outlets")
+        else:
+            echo(f"demo: open {site / 'index.html'} or run `aggregator demo --serve`")
+    return site
+
+
+def _run_pipeline(
+    settings: Settings,
+) -> tuple[list[StageReport], dict[str, int], list[tuple[str, str, str]]]:
+    """Return the stage reports, the counts and the faults seen: (kind, url, message)."""
+    ctx = open_context(settings)
+    try:
         reports: list[StageReport] = run_once(ctx, publish=False)
         for week in _recap_weeks(ctx):
             reports.append(run_stage(ctx, "recap", week=week))
@@ -92,24 +140,29 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
                     (Source.consecutive_errors > 0) | Source.last_warning.is_not(None)
                 )
             ).all()
+            faults = [
+                ("source", s.url or "", f"source {s.name!r}: {s.last_error or s.last_warning}")
+                for s in broken
+            ]
             fallbacks = session.execute(
                 select(Item.url, Article.error)
                 .join(Article, Article.item_id == Item.id)
                 .where(Article.error.is_not(None))
             ).all()
+            faults += [
+                ("article", url, f"article {url}: {error} (the feed's own text was used)")
+                for url, error in fallbacks
+            ]
+    finally:
         ctx.engine.dispose()
-    for report in reports:
-        echo(f"  {report.summary()}")
-    for source in broken:
-        echo(f"  source {source.name!r}: {source.last_error or source.last_warning}")
-    for url, error in fallbacks:
-        echo(f"  article {url}: {error} (the feed's own text was used)")
-    site = output_dir(settings)
-    pages = sum(1 for _ in site.rglob("*.html")) if site.exists() else 0
-    echo(
-        f"demo: {counts['sources']} sources, {counts['items']} items, {counts['stories']} stories, "
-        f"{counts['cards']} cards, {counts['recaps']} recaps, {pages} pages "
-        f"in {time.monotonic() - started:.1f} s"
-    )
-    echo(f"demo: open {site / 'index.html'} or run `aggregator demo --serve`")
-    return site
+    return reports, counts, faults
+
+
+def _fault_lines(faults: list[tuple[str, str, str]], base_url: str) -> list[str]:
+    """Return one line per fault; the examples' intentional ones say so first."""
+    expected = load_faults()
+    lines = []
+    for _kind, url, message in faults:
+        why = expected.get(url.removeprefix(base_url.rstrip("/")))
+        lines.append(f"expected: {why}: {message}" if why else message)
+    return lines

@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aggregator.demo.config import examples_dir as default_examples_dir
@@ -24,14 +22,20 @@ from aggregator.demo.config import (
     paragraphs_html,
 )
 from aggregator.demo.reddit_api import RedditAPIServer, atom_feed
+from aggregator.publish.server import serve_site
 
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]*encoding=["']([\w.-]+)["']""")
 _LISTING = re.compile(
     r"^/r/(?P<sub>\w+)(?:/(?P<listing>hot|new|top|rising))?/?\.(?P<fmt>json|rss)$"
 )
-_THREAD = re.compile(r"^/r/(?P<sub>\w+)/comments/(?P<id>\w+)(?:/[^/.]*)?/?(?:\.(?P<fmt>json))?$")
+# A thread, or one comment of it (/r/sub/comments/id/slug/comment_id/): both show the thread.
+_THREAD = re.compile(
+    r"^/r/(?P<sub>\w+)/comments/(?P<id>\w+)(?:/[^/.]*)?(?:/(?P<comment>\w+))?/?(?:\.(?P<fmt>json))?$"
+)
 _PERIODS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 31, "year": 366, "all": 100000}
 ROBOTS = b"User-agent: *\nAllow: /\n"
+# Where the examples sit on the local server; the built site has the rest.
+EXAMPLES = "/examples"
 
 
 @dataclass
@@ -81,7 +85,7 @@ def thread_json(post: dict) -> list[dict]:
     ]
 
 
-def thread_html(post: dict) -> bytes:
+def thread_html(post: dict, base_url: str = "") -> bytes:
     """Return a plain HTML page of a Reddit thread (self text and top comments)."""
     comments = "".join(
         f'<div class="comment"><p class="author">{escape(c["author"])} '
@@ -91,7 +95,7 @@ def thread_html(post: dict) -> bytes:
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
         f"{escape(post['title'])} : {post['subreddit']}</title></head><body>"
-        f'<header><a href="/r/{post["subreddit"]}/">r/{post["subreddit"]}</a></header>'
+        f'<header><a href="{base_url}/r/{post["subreddit"]}/hot.rss">r/{post["subreddit"]}</a></header>'
         f"<main><h1>{escape(post['title'])}</h1><p>submitted by {escape(post['author'])}"
         f'</p>{post["selftext_html"] or ""}<section class="comments">{comments}</section>'
         f"</main></body></html>"
@@ -173,12 +177,14 @@ class DemoContent:
             return not_found(f"/r/{sub}/comments/{post_id}")
         if fmt == "json":
             return Response(200, json.dumps(thread_json(post)).encode(), "application/json")
-        return Response(200, thread_html(post), "text/html; charset=utf-8")
+        return Response(200, thread_html(post, self.base_url), "text/html; charset=utf-8")
 
     def index(self) -> bytes:
         """Return a small HTML index of what the demo serves."""
         links = [*self.feeds, *(f"/r/{s}/hot.rss" for s in self.reddit), *self.articles]
-        items = "".join(f'<li><a href="{escape(p)}">{escape(p)}</a></li>' for p in links)
+        items = "".join(
+            f'<li><a href="{escape(self.base_url + p)}">{escape(p)}</a></li>' for p in links
+        )
         return (
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo sources'
             f"</title></head><body><h1>Demo sources</h1><ul>{items}</ul></body></html>"
@@ -194,71 +200,74 @@ def not_found(path: str) -> Response:
     return Response(404, body.encode(), "text/html; charset=utf-8")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "AggregatorDemo/1.0"
-    content: DemoContent
+def answer(
+    content: DemoContent, raw_path: str, request_headers: Mapping[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    """Return status, headers and body for a GET of raw_path (path and query) on the examples."""
+    url = urlsplit(raw_path)
+    try:
+        response = content.get(url.path, parse_qs(url.query))
+    except Exception as exc:  # a broken example file must show, not hang the client
+        response = Response(500, f"demo: {exc}".encode(), "text/plain; charset=utf-8")
+    headers = {"Content-Type": response.content_type}
+    if response.etag:
+        etag = '"' + hashlib.sha1(response.body).hexdigest()[:20] + '"'
+        headers.update(ETag=etag, **{"Cache-Control": "max-age=300"})
+        wanted = {
+            t.strip().removeprefix("W/")
+            for t in request_headers.get("If-None-Match", "").split(",")
+        }
+        if etag in wanted or "*" in wanted:  # RFC 9110 13.1.2: a match means 304
+            return HTTPStatus.NOT_MODIFIED, headers, b""
+    return response.status, headers, response.body
 
-    def do_GET(self) -> None:
-        self._respond(head=False)
 
-    def do_HEAD(self) -> None:
-        self._respond(head=True)
-
-    def _respond(self, head: bool) -> None:
-        url = urlsplit(self.path)
-        try:
-            response = self.content.get(url.path, parse_qs(url.query))
-        except Exception as exc:  # a broken example file must show, not hang the client
-            response = Response(500, f"demo: {exc}".encode(), "text/plain; charset=utf-8")
-        headers = {"Content-Type": response.content_type}
-        if response.etag:
-            etag = '"' + hashlib.sha1(response.body).hexdigest()[:20] + '"'
-            headers.update(ETag=etag, **{"Cache-Control": "max-age=300"})
-            wanted = {
-                t.strip().removeprefix("W/")
-                for t in self.headers.get("If-None-Match", "").split(",")
-            }
-            if etag in wanted or "*" in wanted:  # RFC 9110 13.1.2: a match means 304
-                response = Response(HTTPStatus.NOT_MODIFIED, b"", response.content_type)
-        self.send_response(response.status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet: the demo prints its own summary."""
+def token_answer(raw_path: str) -> tuple[int, dict[str, str], bytes]:
+    """Return praw's application token (it asks `reddit_url`, which is this server so that
+    permalinks on the demo site point here), or 404 for any other POST."""
+    json_type = {"Content-Type": "application/json"}
+    if urlsplit(raw_path).path.rstrip("/") != "/api/v1/access_token":
+        return 404, json_type, b'{"message": "Not Found", "error": 404}'
+    token = {"access_token": "local-token", "token_type": "bearer", "expires_in": 86400}
+    return 200, json_type, json.dumps({**token, "scope": "*"}).encode()
 
 
 class DemoServer:
     """The running demo: `.base_url` (feeds, pages, Reddit RSS and JSON), `.reddit_url` (the
-    Reddit-shaped API praw talks to), `.stop()`; usable as a context manager."""
+    Reddit-shaped API praw talks to), `.site_url`, `.stop()`; usable as a context manager.
 
-    def __init__(self, root: Path):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.content = DemoContent(root, self.base_url)
-        handler = type("DemoHandler", (_Handler,), {"content": self.content})
-        self.httpd.RequestHandlerClass = handler
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, name="demo-server", daemon=True
+    The examples are mounted under /examples/ of the one local site server
+    (aggregator/publish/server.py), so while the demo is served every link on the demo site,
+    the example outlets' pages included, works from the same port.
+    """
+
+    def __init__(self, root: Path, site_dir: Path | None = None, port: int = 0):
+        self.content: DemoContent | None = None
+        self.site = serve_site(
+            site_dir or root / "site-not-built", port=port, mounts={EXAMPLES: self._answer}
         )
-        self.thread.start()
+        self.site_url = self.site.url
+        self.base_url = self.site_url.rstrip("/") + EXAMPLES
+        self.content = DemoContent(root, self.base_url)
         self.reddit_api = _start_reddit_api(self.content)
         self.reddit_url = self.reddit_api.url
+
+    def _answer(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self.content is None:  # a request raced the start-up
+            return 503, {"Content-Type": "text/plain; charset=utf-8"}, b"demo: starting"
+        if method == "POST":
+            return token_answer(raw_path)
+        return answer(self.content, raw_path, headers)
 
     def url(self, path: str) -> str:
         """Return the absolute URL of a path on this server."""
         return self.base_url + path
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        """Stop serving and close the sockets."""
+        self.site.stop()
         self.reddit_api.stop()
 
     def __enter__(self) -> DemoServer:
@@ -283,6 +292,9 @@ def _start_reddit_api(content: DemoContent) -> RedditAPIServer:
     return RedditAPIServer(posts, comments, site=content.base_url).start()
 
 
-def start_demo_server(examples_dir: Path | None = None) -> DemoServer:
-    """Return a running server for the demo's examples (default: the repository's examples/)."""
-    return DemoServer(Path(examples_dir or default_examples_dir()))
+def start_demo_server(
+    examples_dir: Path | None = None, site_dir: Path | None = None, port: int = 0
+) -> DemoServer:
+    """Return a running server of the demo's examples (default: the bundled ones) under
+    /examples/, and of the built site in site_dir at /, on 127.0.0.1:port (0: any free port)."""
+    return DemoServer(Path(examples_dir or default_examples_dir()), site_dir, port)

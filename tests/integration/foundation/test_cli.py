@@ -82,10 +82,46 @@ def test_cli_bad_config_is_one_line_per_problem_exit_2(tmp_path: Path) -> None:
 def test_cli_missing_config_named_explicitly(tmp_path: Path) -> None:
     result = aggregator("--config", "nowhere.toml", "status", cwd=tmp_path)
     assert result.returncode == 2
-    assert "nowhere.toml: config file not found" in result.stderr
+    assert result.stderr == (
+        "error: no configuration: nowhere.toml does not exist "
+        "(named by --config; 'aggregator init DIR' writes one)\n"
+    )
+
+
+NO_CONFIG = (
+    "error: no configuration: ./aggregator.toml does not exist "
+    "(run 'aggregator init' or pass --config)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["check-config"],
+        ["run", "--once"],
+        ["collect"],
+        ["extract"],
+        ["publish"],
+        ["export"],
+        ["db", "upgrade"],
+        ["subscribers", "list"],
+    ],
+)
+def test_cli_without_config_says_so_and_creates_nothing(tmp_path: Path, command: list[str]) -> None:
+    result = aggregator(*command, cwd=tmp_path)
+    assert (result.returncode, result.stderr, result.stdout) == (2, NO_CONFIG, "")
+    assert list(tmp_path.iterdir()) == []  # no aggregator.db, site/ or lock file left behind
+
+
+def test_cli_init_needs_no_config_and_then_commands_work(tmp_path: Path) -> None:
+    assert aggregator("init", cwd=tmp_path).returncode == 0
+    checked = aggregator("check-config", cwd=tmp_path)
+    assert checked.returncode == 0 and checked.stdout.startswith("aggregator.toml: ok (")
 
 
 def test_cli_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    aggregator("init", cwd=tmp_path)
     env = {"AGGREGATOR_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     result = aggregator("db", "upgrade", cwd=tmp_path, env=env)
     assert result.returncode == 1
@@ -105,6 +141,7 @@ def test_cli_status_json_contract(tmp_path: Path) -> None:
 
 
 def test_cli_subscribers_add_list_remove(tmp_path: Path) -> None:
+    aggregator("init", cwd=tmp_path)
     added = aggregator(
         "subscribers", "add", "Reader@Example.org", "second@example.org", cwd=tmp_path
     )
@@ -137,3 +174,39 @@ def test_cli_run_once_fails_when_a_stage_fails_entirely(tmp_path: Path) -> None:
     status = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)
     (source,) = status["sources"]
     assert source["consecutive_errors"] == 1 and source["last_error"]
+
+
+LOOPBACK_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Bench notes</title><link>{base}/</link>
+<item><title>Kettle descaled</title><link>{base}/a</link><guid>a</guid>
+<description>The lab kettle was descaled on Tuesday.</description></item>
+<item><title>Fridge defrosted</title><link>{base}/b</link><guid>b</guid>
+<description>The sample fridge was defrosted overnight.</description></item>
+</channel></rss>"""
+
+
+def test_cli_loopback_feed_names_the_key_and_force_ignores_backoff(tmp_path: Path) -> None:
+    from tests.servers.feed_server import FeedServer
+
+    with FeedServer() as server:
+        feed = server.add("/feed.xml", LOOPBACK_FEED.format(base=server.base))
+        config = tmp_path / "aggregator.toml"
+        source = f"[[sources]]\nkind = 'rss'\nname = 'Bench'\nurl = '{feed}'\nevery = '1h'\n"
+        config.write_text(source)
+        refused = aggregator("run", "--once", cwd=tmp_path)
+        assert refused.returncode == 1
+        assert "refused" in refused.stdout and "127.0.0.1" in refused.stdout
+        status = aggregator("status", cwd=tmp_path)
+        assert "set [fetch] allow_private_networks = true" in status.stdout, status.stdout
+        (entry,) = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)["sources"]
+        assert entry["next_reason"].startswith("backoff after 1 error")
+        assert "allow_private_networks" in entry["next_reason"]
+
+        config.write_text("[fetch]\nallow_private_networks = true\n" + source)
+        waiting = aggregator("run", "--once", cwd=tmp_path)
+        assert waiting.returncode == 0 and "not_due 1" in waiting.stdout  # still in backoff
+        forced = aggregator("run", "--once", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert "new_items 2" in forced.stdout
+    (entry,) = json.loads(aggregator("status", "--json", cwd=tmp_path).stdout)["sources"]
+    assert entry["consecutive_errors"] == 0 and entry["next_reason"] == "every 1h"

@@ -104,3 +104,36 @@ def test_run_exits_zero_on_sigterm(tmp_path: Path) -> None:
         held = session.scalar(select(func.count()).select_from(Job).where(Job.status == "running"))
     assert held == 0  # claims were finished or given back
     ctx.engine.dispose()
+
+
+def test_run_without_v_logs_one_line_per_cycle_and_on_shutdown(tmp_path: Path) -> None:
+    import signal
+
+    from tests.integration.ops.conftest import aggregator_process
+
+    site = NewsSite(feeds=1, per_feed=3)
+    try:
+        config = site.config(tmp_path / "aggregator.toml", f"sqlite:///{tmp_path / 'quiet.db'}")
+        process = aggregator_process(config, "run", env={})
+        ctx = open_context(load_settings(config, env={}))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with ctx.session() as session:
+                if session.scalar(select(func.count()).select_from(Card)) == 3:
+                    break
+            time.sleep(0.2)
+        time.sleep(1)  # let the process job write its line
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        site.stop()
+    ctx.engine.dispose()
+    assert process.returncode == 0, err
+    lines = err.splitlines()
+    collect = [line for line in lines if "msg=cycle job=collect" in line]
+    assert collect and 'collect="1 ok 3 new"' in collect[0], err
+    assert "next=" in collect[0]
+    processed = " ".join(line for line in lines if "msg=cycle job=process" in line)
+    assert 'extract="3 ok"' in processed and 'summarize="' in processed, err
+    assert "msg=\"scheduler stopped\"" in lines[-1]
+    assert len(lines) < 12, err  # a line per cycle, not per item

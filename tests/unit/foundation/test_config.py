@@ -34,7 +34,8 @@ def test_config_defaults_without_file(tmp_path: Path) -> None:
 def test_config_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(tmp_path / "absent.toml", env={})
-    assert "config file not found" in info.value.problems[0]
+    assert info.value.problems[0].startswith("no configuration: ")
+    assert "absent.toml does not exist" in info.value.problems[0]
 
 
 def test_config_starter_is_valid(tmp_path: Path) -> None:
