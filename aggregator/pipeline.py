@@ -19,11 +19,13 @@ RUNNERS: dict[str, tuple[str, str]] = {
     "extract": ("aggregator.extract.stage", "run_extract"),
     "dedupe": ("aggregator.dedupe.stage", "run_dedupe"),
     "summarize": ("aggregator.summarize.stage", "run_summarize"),
+    "revise": ("aggregator.revise.stage", "run_revise"),
     "publish": ("aggregator.publish.stage", "run_publish"),
     "recap": ("aggregator.recap.stage", "run_recap"),
     "deliver": ("aggregator.deliver.stage", "run_deliver"),
+    "notify": ("aggregator.notify.stage", "run_notify"),
 }
-PROCESS_STAGES = ("extract", "dedupe", "summarize")
+PROCESS_STAGES = ("extract", "dedupe", "summarize", "revise")
 # Bound on rounds of the process loop so a stage that keeps re-queueing cannot spin forever.
 MAX_ROUNDS = 50
 
@@ -85,7 +87,7 @@ def process_pending(ctx: Context, stages: tuple[str, ...] = PROCESS_STAGES) -> l
 
 
 def run_once(ctx: Context, *, publish: bool = True) -> list[StageReport]:
-    """Run every built stage once, in order: collect, process pending work, publish."""
+    """Run every built stage once, in order: collect, process pending work, publish, notify."""
     stages = available_stages()
     reports: list[StageReport] = []
     if "collect" in stages:
@@ -93,6 +95,8 @@ def run_once(ctx: Context, *, publish: bool = True) -> list[StageReport]:
     reports += process_pending(ctx)
     if publish and "publish" in stages and not ctx.stop_requested:
         reports.append(run_stage(ctx, "publish"))
+    if "notify" in stages and not ctx.stop_requested:  # after publish: the pages exist
+        reports.append(run_stage(ctx, "notify"))
     return reports
 
 

@@ -147,4 +147,11 @@ subreddit = "LocalLLaMA"
 listing = "hot"
 min_score = 100
 every = "1h"
+
+# Optional: tell a planner's endpoint when a published card is revised or corrected.
+# Each POST is signed (X-Aggregator-Signature: sha256=HMAC of the body) and retried.
+# [[webhooks]]
+# url = "https://planner.example.org/hooks/aggregator"
+# events = ["revised", "corrected"]
+# secret = "change-me"
 '''

@@ -304,12 +304,14 @@ def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     write_records(records, fmt, sys.stdout)
 
 
+from aggregator.cli.correct import correct  # noqa: E402
 from aggregator.cli.subscribers import deliver, subscribers  # noqa: E402 (needs main defined)
 from aggregator.evals.cli import eval_group  # noqa: E402
 
 main.add_command(subscribers)
 main.add_command(deliver)
 main.add_command(eval_group)
+main.add_command(correct)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
