@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aggregator.publish.data import SiteConfig, StoryDetail, StoryRow
+from aggregator.publish.history import history_fields
 from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import safe_url
 from aggregator.publish.views import SECTIONS, engagement, topic_names
 
-API_VERSION = "1"
+API_VERSION = "1.1"
 TIMELINESS = ("time-bound", "evergreen")
 
 
@@ -95,6 +96,7 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
             "content_hash": meta.content_hash,
         },
         "card": card_record(card, row),
+        **history_fields(detail),  # API 1.1: revision, revisions, whats_new, corrections
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aggregator.publish.data import ItemRow, SiteConfig, StoryDetail, StoryRow
+from aggregator.publish.history import page_history
 from aggregator.publish.render import _text_fragment
 from aggregator.publish.sanitize import safe_url
 
@@ -130,4 +131,5 @@ def item_context(
         ],
         "discussions": [d for d in (discussion(i) for i in detail.items) if d],
         "related": [rows[r] for r in detail.related if r in rows],
+        "history": page_history(detail),
     }

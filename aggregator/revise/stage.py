@@ -33,7 +33,8 @@ def revise_story(ctx: Context, session: Session, state: store.StoryState) -> str
     new = [i for i in state.items if i.item_id not in covered]
     known = {state.sources[i] for i in covered if i in state.sources}
     new_sources = sorted({i.source for i in new} - known)
-    points = whats_new(state.card.card, new)
+    earlier = [i.text for i in state.items if i.item_id in covered]
+    points = whats_new(state.card.card, new, earlier)
     reason = revision_reason(new_sources, points)
     if reason is None:  # same sources repeating what the card says: no revision for trivia
         store.absorb(state)

@@ -86,8 +86,13 @@ def load_state(session: Session, story_id: int) -> StoryState | None:
 
 
 def add_revision(
-    session: Session, state: StoryState, reason: str, *, summary: str = "",
-    whats_new: Sequence[dict[str, Any]] = (), at: datetime | None = None,
+    session: Session,
+    state: StoryState,
+    reason: str,
+    *,
+    summary: str = "",
+    whats_new: Sequence[dict[str, Any]] = (),
+    at: datetime | None = None,
 ) -> CardRevision:
     """Store the card as it now is as the story's next revision (or its first); return it."""
     number = state.card.revision if state.latest is None else state.latest.revision + 1

@@ -61,9 +61,13 @@ def _usable(sentence: str) -> bool:
     return 6 <= words <= 80 and not sentence.endswith("?") and len(sentence) <= 600
 
 
-def whats_new(card: dict[str, Any], items: Sequence[NewItem]) -> list[dict[str, Any]]:
-    """Return the new items' best sentences the card does not already say, each cited verbatim."""
+def whats_new(
+    card: dict[str, Any], items: Sequence[NewItem], earlier: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Return the new items' best sentences the card (and the earlier reports) do not say yet."""
     known = [content(s) for s in card_sentences(card)]
+    # A fact an earlier report gave, even if the card left it out, is not news since then.
+    known += [content(s) for text in earlier for s in split_sentences(text)]
     points: list[dict[str, Any]] = []
     for item in sorted(items, key=lambda i: (i.published_at, i.item_id)):
         sentences = [s for s in split_sentences(item.text) if _usable(s)]

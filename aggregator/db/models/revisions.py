@@ -21,9 +21,7 @@ class CardRevision(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    story_id: Mapped[int] = mapped_column(
-        ForeignKey("stories.id", ondelete="CASCADE"), index=True
-    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int]
     # first | new_sources | correction | retraction | resummarized
     reason: Mapped[str] = mapped_column(String(32))
@@ -43,9 +41,7 @@ class Correction(Base):
     __tablename__ = "corrections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    story_id: Mapped[int] = mapped_column(
-        ForeignKey("stories.id", ondelete="CASCADE"), index=True
-    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int]
     note: Mapped[str] = mapped_column(Text)
     retract: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -61,9 +57,7 @@ class WebhookDelivery(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     url: Mapped[str] = mapped_column(Text)
     event: Mapped[str] = mapped_column(String(16))
-    story_id: Mapped[int] = mapped_column(
-        ForeignKey("stories.id", ondelete="CASCADE"), index=True
-    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int]
     body: Mapped[str] = mapped_column(Text)  # the signed JSON; the secret is never stored
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
