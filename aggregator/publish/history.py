@@ -36,7 +36,7 @@ def _new_point(point: dict[str, Any]) -> dict[str, Any]:
         "source": {
             "name": clean_text(point.get("source"), single_line=True),
             "url": safe_url(point.get("url")),
-        },  # fmt: skip
+        },
         "at": iso_utc(when) if when else None,
     }
 
@@ -56,7 +56,7 @@ def history_fields(detail: StoryDetail) -> dict[str, Any]:
                 "summary": clean_text(r["summary"], single_line=True),
             }
             for r in revisions
-        ],  # fmt: skip
+        ],
         "whats_new": [_new_point(p) for p in (latest_new or {}).get("whats_new") or []],
         "corrections": [
             {
@@ -66,7 +66,7 @@ def history_fields(detail: StoryDetail) -> dict[str, Any]:
                 "kind": "retraction" if c["retract"] else "correction",
             }
             for c in history.get("corrections") or []
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -76,10 +76,14 @@ def page_history(detail: StoryDetail) -> dict[str, Any]:
     revisions = (detail.history or {}).get("revisions") or []
     latest_new = next((r for r in reversed(revisions) if r["reason"] == "new_sources"), None)
     older = [
-        {**r, "label": REASONS.get(r["reason"], r["reason"]), "iso": _iso(r["at"]),
-         "card": r["card"] if isinstance(r["card"], dict) else {}}
+        {
+            **r,
+            "label": REASONS.get(r["reason"], r["reason"]),
+            "iso": _iso(r["at"]),
+            "card": r["card"] if isinstance(r["card"], dict) else {},
+        }
         for r in reversed(revisions)
-    ]  # fmt: skip
+    ]
     return {
         "fields": fields,
         "retracted": any(c["kind"] == "retraction" for c in fields["corrections"]),
@@ -126,8 +130,10 @@ def write_change_feeds(build: Build, atom: Any) -> None:
         ("feeds/corrections.xml", f"{site}: corrections", fixes),
     ):
         top = chosen[:CHANGE_FEED_SIZE]
-        fp = fingerprint([(c["story_id"], c["revision"], _iso(c["at"])) for c in top],
-                         [build.rows[c["story_id"]].fp for c in top])  # fmt: skip
+        fp = fingerprint(
+            [(c["story_id"], c["revision"], _iso(c["at"])) for c in top],
+            [build.rows[c["story_id"]].fp for c in top],
+        )
         subtitle = "Revised and corrected cards." if chosen is changes else "Corrections."
 
         def entries(top: list[dict[str, Any]] = top) -> list[dict[str, Any]]:
@@ -142,11 +148,22 @@ def _json_feed(build: Build, entries: list[dict[str, Any]]) -> bytes:
     """Return the updates as JSON Feed 1.1 (each revision's `date_modified` is its time)."""
     base, site = build.config.base_url, build.config.title
     items = [
-        {"id": e["id"], "url": e["id"], "title": clean_text(e["title"], single_line=True),
-         "summary": clean_text(e["summary"]), "content_html": e["content_html"],
-         "date_published": e["published"], "date_modified": e["updated"]}
+        {
+            "id": e["id"],
+            "url": e["id"],
+            "title": clean_text(e["title"], single_line=True),
+            "summary": clean_text(e["summary"]),
+            "content_html": e["content_html"],
+            "date_published": e["published"],
+            "date_modified": e["updated"],
+        }
         for e in entries
-    ]  # fmt: skip
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": f"{site}: card updates",
-           "home_page_url": base, "feed_url": f"{base}feeds/updates.json", "items": items}  # fmt: skip
+    ]
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": f"{site}: card updates",
+        "home_page_url": base,
+        "feed_url": f"{base}feeds/updates.json",
+        "items": items,
+    }
     return dump_json(doc, pretty=True)
