@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from aggregator.config import load_settings, output_dir
 from aggregator.context import open_context
 from aggregator.db.models import Article, Card, Item, Recap, Source, Story
-from aggregator.pipeline import available_stages, run_once, run_stage
+from aggregator.pipeline import available_stages, process_pending, run_once, run_stage
 from aggregator.report import StageReport
 from aggregator.settings import Settings
 
@@ -82,6 +82,10 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Path:
         echo(f"demo: serving examples at {server.base_url} (loopback only); {mode}")
         ctx = open_context(settings)
         reports: list[StageReport] = run_once(ctx, publish=False)
+        # Day 2: a follow-up report joins a published story, whose card becomes revision 2.
+        server.content.day2 = True
+        reports.append(run_stage(ctx, "collect", force=True))
+        reports += process_pending(ctx)
         if "recap" in available_stages():
             for week in _recap_weeks(ctx):
                 reports.append(run_stage(ctx, "recap", week=week))

@@ -32,6 +32,7 @@ _LISTING = re.compile(
 _THREAD = re.compile(r"^/r/(?P<sub>\w+)/comments/(?P<id>\w+)(?:/[^/.]*)?/?(?:\.(?P<fmt>json))?$")
 _PERIODS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 31, "year": 366, "all": 100000}
 ROBOTS = b"User-agent: *\nAllow: /\n"
+_DAY2 = re.compile(r"<!--day2.*?<!--/day2-->\s*", re.S)
 
 
 @dataclass
@@ -111,6 +112,7 @@ class DemoContent:
         }
         self.reddit = load_reddit(root, self.base_url)
         self._day = datetime.now(UTC).date()
+        self.day2 = False  # feed entries marked <!--day2 ...--> appear on the demo's day 2
 
     def refresh(self) -> None:
         """Re-date the Reddit data when the day has turned (pages and feeds date themselves)."""
@@ -120,6 +122,8 @@ class DemoContent:
     def feed(self, file: Path) -> Response:
         """Return a feed with dates filled, encoded in the charset its XML declaration names."""
         text = file.read_text(encoding="utf-8")
+        if not self.day2:
+            text = _DAY2.sub("", text)
         atom = "<feed" in text[:500]
         text = fill_placeholders(text, self.base_url, "rfc3339" if atom else "rfc822")
         match = _XML_ENCODING.search(text[:200].encode())

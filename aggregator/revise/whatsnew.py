@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from aggregator.llm.extractive import echoes_title, rank_sentences, split_senten
 # Share of a sentence's content words (numbers included) already in one card sentence at
 # which it says nothing new: "12 nodes" -> "18 nodes" keeps the new number, so it stays new.
 NEAR_DUPLICATE = 0.7
+NOVEL_SHARE = 0.4
 MAX_POINTS = 4  # per revision: What's new is a short block, not a second card
 PER_ITEM = 2
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -48,12 +49,20 @@ def card_sentences(card: dict[str, Any]) -> list[str]:
     return [s for part in out for s in split_sentences(part) if s]
 
 
-def is_new(sentence: str, known: Iterable[set[str]]) -> bool:
-    """Return True unless most of the sentence's content is already in one known sentence."""
+def is_new(sentence: str, known: Sequence[set[str]]) -> bool:
+    """Return True when a sentence is no near-copy of a known one and says something unseen.
+
+    Unseen means a number no known sentence has, or at least NOVEL_SHARE of its content
+    words new: a restatement stitched from several known sentences is not news.
+    """
     words = content(sentence)
-    if len(words) < 3:
+    if len(words) < 3 or any(len(words & seen) / len(words) >= NEAR_DUPLICATE for seen in known):
         return False
-    return all(len(words & seen) / len(words) < NEAR_DUPLICATE for seen in known)
+    seen_all = set().union(*known) if known else set()
+    novel = words - seen_all
+    if any(_NUMBER.fullmatch(word) for word in novel):
+        return True
+    return len(novel) / len(words) >= NOVEL_SHARE
 
 
 def _usable(sentence: str) -> bool:
