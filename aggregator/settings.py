@@ -133,6 +133,7 @@ class LLMSettings(_Section):
     max_items_per_run: int = Field(200, ge=1)
     item_prompt: str = "summarize_item/v2"
     recap_prompt: str = "weekly_recap/v1"
+    update_prompt: str = "summarize_update/v1"
     judge_model: str | None = None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     # From the environment only (OPENAI_BASE_URL / OPENAI_API_KEY); never in the file.

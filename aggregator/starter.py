@@ -50,6 +50,7 @@ daily_budget_usd = 1.0
 max_items_per_run = 200
 item_prompt = "summarize_item/v2"
 recap_prompt = "weekly_recap/v1"
+update_prompt = "summarize_update/v1"     # What's new when reports join a published story
 # Prices in USD per million tokens, for models the built-in table does not know:
 # [llm.pricing."my-local-model"]
 # input = 0.0

@@ -10,11 +10,17 @@ from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
 from aggregator.context import Context
+from aggregator.llm.cache import record_calls
+from aggregator.llm.client import ClientConfig, LLMClient
+from aggregator.llm.output import LLMError
+from aggregator.llm.pricing import DailyBudget
+from aggregator.llm.prompts import load_prompt
 from aggregator.log import event
 from aggregator.notify import store as notify_store
 from aggregator.report import StageReport
 from aggregator.revise import store
-from aggregator.revise.whatsnew import change_summary, revision_reason, whats_new
+from aggregator.revise.update import Update, llm_update
+from aggregator.revise.whatsnew import NewItem, change_summary, revision_reason, whats_new
 from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput, card_hash
 
 log = logging.getLogger("aggregator.revise")
@@ -34,12 +40,12 @@ def revise_story(ctx: Context, session: Session, state: store.StoryState) -> str
     known = {state.sources[i] for i in covered if i in state.sources}
     new_sources = sorted({i.source for i in new} - known)
     earlier = [i.text for i in state.items if i.item_id in covered]
-    points = whats_new(state.card.card, new, earlier)
+    points = _new_points(ctx, session, state, new, earlier)
     reason = revision_reason(new_sources, points)
     if reason is None:  # same sources repeating what the card says: no revision for trivia
         store.absorb(state)
         return "quiet"
-    if state.story.primary_item_id not in covered:
+    if state.story.primary_item_id not in covered and state.card.mode == "extractive":
         _rewrite_card(ctx, state)  # a better-ranked report joined: the card follows it
     row = store.add_revision(session, state, reason, summary=change_summary(new_sources, points),
                              whats_new=points)  # fmt: skip
@@ -47,6 +53,36 @@ def revise_story(ctx: Context, session: Session, state: store.StoryState) -> str
     notify_store.enqueue(session, ctx.settings.webhooks, "revised", state.story.id,
                          row.revision, payload)  # fmt: skip
     return "revised"
+
+
+def _new_points(ctx: Context, session: Session, state: store.StoryState, new: list[NewItem],
+                earlier: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+    """Return What's new: the LLM's (update prompt) when configured, else the quoted sentences."""
+    if not ctx.settings.llm.enabled:
+        return whats_new(state.card.card, new, earlier)
+    try:
+        update = asyncio.run(_ask_llm(ctx, store.spent_today(session), state, new, earlier))
+    except LLMError as exc:  # the revision still happens, with the new reports quoted
+        record_calls(session, exc.records)
+        event(log, "revise: LLM update failed, quoting the new reports", logging.WARNING,
+              story=state.story.id, error=str(exc).splitlines()[0])  # fmt: skip
+        return whats_new(state.card.card, new, earlier)
+    record_calls(session, update.records)
+    if update.points and update.what_changed and state.card.mode == "llm":
+        tldr = {**(state.card.card.get("tldr") or {}), "what_changed": update.what_changed}
+        data = {**state.card.card, "tldr": tldr}
+        state.card.card, state.card.content_hash = data, card_hash(data)
+    return update.points
+
+
+async def _ask_llm(ctx: Context, spent: float, state: store.StoryState, new: list[NewItem],
+                   earlier: list[str]) -> Update:  # fmt: skip
+    overrides = ctx.extras.get("llm_client", {})  # tests tune backoff here
+    prompt = load_prompt(ctx.settings.llm.update_prompt)
+    budget = DailyBudget(ctx.settings.llm.daily_budget_usd, spent)
+    async with LLMClient(ClientConfig.from_settings(ctx.settings.llm, **overrides)) as client:
+        return await llm_update(client, prompt, state.card.card, new, earlier,
+                                subject=str(state.story.id), budget=budget)  # fmt: skip
 
 
 def _rewrite_card(ctx: Context, state: store.StoryState) -> None:

@@ -13,7 +13,16 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
-from aggregator.db.models import Article, Card, CardRevision, Correction, Item, Source, Story
+from aggregator.db.models import (
+    Article,
+    Card,
+    CardRevision,
+    Correction,
+    Item,
+    LLMCall,
+    Source,
+    Story,
+)
 from aggregator.revise.whatsnew import NewItem
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -172,6 +181,8 @@ def load_changes(session: Session, limit: int = 100) -> list[dict[str, Any]]:
     return out
 
 
-def card_max_revision(session: Session) -> int:
-    """Return the highest revision number any card has (0 without cards)."""
-    return int(session.scalar(select(func.max(Card.revision))) or 0)
+def spent_today(session: Session) -> float:
+    """Return today's (UTC) LLM spend from the ledger."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    total = session.scalar(select(func.sum(LLMCall.cost_usd)).where(LLMCall.created_at >= midnight))
+    return float(total or 0.0)

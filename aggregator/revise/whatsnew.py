@@ -90,11 +90,12 @@ def whats_new(
                 continue
             picked.append(sentence)
             known.append(content(sentence))  # two sources saying the same new thing: once
-        points += [_point(sentence, item) for sentence in picked]
+        points += [point_of(sentence, item) for sentence in picked]
     return points
 
 
-def _point(sentence: str, item: NewItem) -> dict[str, Any]:
+def point_of(sentence: str, item: NewItem) -> dict[str, Any]:
+    """Return a What's new point quoting one sentence of a new item, with its source and date."""
     return {
         "text": sentence,
         "citations": [sentence],
