@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -198,6 +199,10 @@ secret = "{SECRET}"
     changed = json.loads(_export_updated(config, "1h"))
     assert [r["id"] for r in changed] == [first["id"]] and changed[0]["revision"] == 2
 
+    # The week's recap lists the developing story once (its card as last revised).
+    _cli(config, "recap", "--week", first["week"])
+    assert _recap_story_ids(tmp_path / "agg.db", first["week"]) == [1]
+
     # A correction, then a retraction: page notice, corrections feed, API, webhook.
     _cli(config, "correct", first["id"], "--note", "The barrier is 1.4 kilometres long.")
     api = _api(site)
@@ -212,6 +217,8 @@ secret = "{SECRET}"
     assert "Withdrawn" in html and "The vote was postponed." in html
     assert "30-second TL;DR" not in html  # the withdrawn card's text is no longer presented
     assert len(_atom_entry(site, "feeds/corrections.xml")) == 2
+    _cli(config, "recap", "--week", first["week"])  # a withdrawn card leaves the recap
+    assert _recap_story_ids(tmp_path / "agg.db", first["week"]) == []
     events = [json.loads(b)["event"] for _, b in receiver.got[2:]]
     assert events == ["corrected", "corrected"]
     bad = subprocess.run([sys.executable, "-m", "aggregator", "correct", "nope", "--note", "x"],
@@ -225,3 +232,12 @@ def _export_updated(config: Path, window: str) -> str:
     help_text = _cli(config, "export", "--help").stdout
     option = "--updated-since" if "--updated-since" in help_text else "--since"
     return _cli(config, "export", option, window).stdout
+
+
+def _recap_story_ids(database: Path, week: str) -> list[int]:
+    """Return the story ids of the week's latest recap revision."""
+    with sqlite3.connect(database) as db:
+        row = db.execute(
+            "SELECT story_ids FROM recaps WHERE week = ? ORDER BY revision DESC LIMIT 1", (week,)
+        ).fetchone()
+    return json.loads(row[0]) if row else []
