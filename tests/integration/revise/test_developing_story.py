@@ -10,11 +10,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -22,6 +20,7 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.servers.feed_server import FeedServer
+from tests.servers.webhook_server import WebhookReceiver
 
 pytestmark = pytest.mark.integration
 SECRET = "test-signing-key"
@@ -46,32 +45,6 @@ DAY2 = (
     f"grain silos. {NEW_FACT} Engineers said the design can hold back a storm surge of up to "
     "three metres."
 )
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records deliveries; `hang` holds the next one."""
-
-    def __init__(self) -> None:
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        self.hang = threading.Event()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                owner.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                if owner.hang.is_set():
-                    time.sleep(30)  # the sender is killed while it waits here
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
 def _rss(server: FeedServer, title: str, entries: list[tuple[str, str, str, datetime]]) -> bytes:
@@ -113,7 +86,7 @@ def _signed(headers: dict[str, str], body: bytes) -> bool:
 
 def test_developing_story_revision_webhook_and_corrections(tmp_path: Path) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     site = tmp_path / "site"
     with FeedServer() as server:
         a1 = ("Riverside council approves new flood barrier for the old harbor", "/a/barrier.html",
