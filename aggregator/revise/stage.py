@@ -26,6 +26,7 @@ from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput, ca
 log = logging.getLogger("aggregator.revise")
 STAGE = "revise"
 DEFAULT_LIMIT = 200
+BATCH = 25  # stories per transaction
 
 
 def revise_story(ctx: Context, session: Session, state: store.StoryState) -> str:
@@ -118,19 +119,20 @@ def run_revise(ctx: Context, limit: int | None = None) -> StageReport:
     report = StageReport(STAGE)
     with ctx.session() as session:
         ids = store.pending_story_ids(session, limit or DEFAULT_LIMIT)
-    for story_id in ids:
+    for start in range(0, len(ids), BATCH):
         if ctx.stop_requested:
             break
-        with ctx.session() as session:  # one story per transaction: a kill loses one at most
-            state = store.load_state(session, story_id)
-            if state is None:
-                continue
-            outcome = revise_story(ctx, session, state)
-        report.details[outcome] = report.details.get(outcome, 0) + 1
-        if outcome == "revised":
-            report.processed += 1
-            report.succeeded += 1
-            event(log, "card revised", story=story_id, revision=state.card.revision)
+        with ctx.session() as session:  # a few stories per commit: a kill loses that batch only
+            for story_id in ids[start : start + BATCH]:
+                state = store.load_state(session, story_id)
+                if state is None:
+                    continue
+                outcome = revise_story(ctx, session, state)
+                report.details[outcome] = report.details.get(outcome, 0) + 1
+                if outcome == "revised":
+                    report.processed += 1
+                    report.succeeded += 1
+                    event(log, "card revised", story=story_id, revision=state.card.revision)
     return report
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
@@ -53,13 +53,14 @@ def retracted(session: Session, story_id: int) -> bool:
 def pending_story_ids(session: Session, limit: int) -> list[int]:
     """Return carded stories whose card has no revision row yet or that gained items since it."""
     latest = and_(CardRevision.story_id == Card.story_id, CardRevision.revision == Card.revision)
-    no_row = ~exists().where(latest)
-    grew = exists().where(latest, Story.item_count > CardRevision.item_count)
-    withdrawn = exists().where(Correction.story_id == Card.story_id, Correction.retract)
+    withdrawn = select(Correction.story_id).where(Correction.retract).scalar_subquery()
     stmt = (
         select(Card.story_id)
         .join(Story, Story.id == Card.story_id)
-        .where(or_(no_row, grew), ~withdrawn)
+        .outerjoin(CardRevision, latest)
+        # One pass over cards with an index lookup each: this runs in every processing round.
+        .where(or_(CardRevision.id.is_(None), Story.item_count > CardRevision.item_count))
+        .where(Card.story_id.not_in(withdrawn))
         .order_by(Card.story_id)
         .limit(limit)
     )
