@@ -87,7 +87,14 @@ def page_history(detail: StoryDetail) -> dict[str, Any]:
     return {
         "fields": fields,
         "retracted": any(c["kind"] == "retraction" for c in fields["corrections"]),
-        "notices": list(reversed(fields["corrections"])),
+        "notices": [
+            {**c, "when": raw["at"]}
+            for c, raw in zip(
+                reversed(fields["corrections"]),
+                reversed((detail.history or {}).get("corrections") or []),
+                strict=True,
+            )
+        ],
         "whats_new": fields["whats_new"],
         "whats_new_revision": latest_new["revision"] if latest_new else None,
         "whats_new_summary": latest_new["summary"] if latest_new else "",

@@ -106,15 +106,20 @@ def add_revision(
 ) -> CardRevision:
     """Store the card as it now is as the story's next revision (or its first); return it."""
     number = state.card.revision if state.latest is None else state.latest.revision + 1
+    # Recording a card as it was made is no change: it keeps the card's own time, so an
+    # upgrade that records every existing card does not make them all look updated.
+    recording = state.latest is None
+    at = state.card.updated_at if recording else (at or utcnow())
     row = CardRevision(
         story_id=state.story.id, revision=number, reason=reason, summary=summary,
         card=state.card.card, whats_new=list(whats_new), mode=state.card.mode,
         item_ids=sorted(i.item_id for i in state.items), item_count=len(state.items),
-        created_at=at or utcnow(),
+        created_at=at,
     )  # fmt: skip
     session.add(row)
     state.card.revision = number
-    state.card.updated_at = row.created_at  # what `export --updated-since` and feeds read
+    if not recording:
+        state.card.updated_at = at  # what `export --updated-since` and the feeds read
     state.latest = row
     session.flush()
     return row

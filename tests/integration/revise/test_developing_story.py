@@ -7,7 +7,6 @@ import hmac
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.servers.feed_server import FeedServer
 from tests.servers.webhook_server import WebhookReceiver
@@ -84,7 +84,7 @@ def _signed(headers: dict[str, str], body: bytes) -> bool:
     return hmac.compare_digest(headers.get("x-aggregator-signature", ""), want)
 
 
-def test_developing_story_revision_webhook_and_corrections(tmp_path: Path) -> None:
+def test_developing_story_revision_webhook_and_corrections(tmp_path: Path, db_url: str) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     receiver = WebhookReceiver()
     site = tmp_path / "site"
@@ -104,7 +104,7 @@ output_dir = "{site}"
 base_url = "http://127.0.0.1:8000/"
 search = false
 [database]
-url = "sqlite:///{tmp_path / "agg.db"}"
+url = "{db_url}"
 [fetch]
 allow_private_networks = true
 [[sources]]
@@ -174,7 +174,7 @@ secret = "{SECRET}"
 
     # The week's recap lists the developing story once (its card as last revised).
     _cli(config, "recap", "--week", first["week"])
-    assert _recap_story_ids(tmp_path / "agg.db", first["week"]) == [1]
+    assert _recap_story_ids(db_url, first["week"]) == [1]
 
     # A correction, then a retraction: page notice, corrections feed, API, webhook.
     _cli(config, "correct", first["id"], "--note", "The barrier is 1.4 kilometres long.")
@@ -191,7 +191,7 @@ secret = "{SECRET}"
     assert "30-second TL;DR" not in html  # the withdrawn card's text is no longer presented
     assert len(_atom_entry(site, "feeds/corrections.xml")) == 2
     _cli(config, "recap", "--week", first["week"])  # a withdrawn card leaves the recap
-    assert _recap_story_ids(tmp_path / "agg.db", first["week"]) == []
+    assert _recap_story_ids(db_url, first["week"]) == []
     events = [json.loads(b)["event"] for _, b in receiver.got[2:]]
     assert events == ["corrected", "corrected"]
     bad = subprocess.run([sys.executable, "-m", "aggregator", "correct", "nope", "--note", "x"],
@@ -207,10 +207,15 @@ def _export_updated(config: Path, window: str) -> str:
     return _cli(config, "export", option, window).stdout
 
 
-def _recap_story_ids(database: Path, week: str) -> list[int]:
+def _recap_story_ids(db_url: str, week: str) -> list[int]:
     """Return the story ids of the week's latest recap revision."""
-    with sqlite3.connect(database) as db:
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as db:
         row = db.execute(
-            "SELECT story_ids FROM recaps WHERE week = ? ORDER BY revision DESC LIMIT 1", (week,)
+            text("SELECT story_ids FROM recaps WHERE week = :w ORDER BY revision DESC LIMIT 1"),
+            {"w": week},
         ).fetchone()
-    return json.loads(row[0]) if row else []
+    engine.dispose()
+    if row is None:
+        return []
+    return row[0] if isinstance(row[0], list) else json.loads(row[0])
