@@ -38,6 +38,9 @@ def revise_story(ctx: Context, session: Session, state: store.StoryState) -> str
         return "recorded"
     covered = state.covered
     new = [i for i in state.items if i.item_id not in covered]
+    if not new:  # another worker revised it first, or an item left the story
+        store.absorb(state)
+        return "quiet"
     known = {state.sources[i] for i in covered if i in state.sources}
     new_sources = sorted({i.source for i in new} - known)
     earlier = [i.text for i in state.items if i.item_id in covered]
