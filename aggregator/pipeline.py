@@ -12,9 +12,11 @@ from aggregator.dedupe.stage import run_dedupe
 from aggregator.deliver.stage import run_deliver
 from aggregator.extract.stage import run_extract
 from aggregator.log import event
+from aggregator.notify.stage import run_notify
 from aggregator.publish.stage import run_publish
 from aggregator.recap.stage import run_recap
 from aggregator.report import StageReport
+from aggregator.revise.stage import run_revise
 from aggregator.summarize.stage import run_summarize
 
 log = logging.getLogger("aggregator.pipeline")
@@ -25,11 +27,13 @@ RUNNERS: dict[str, Callable[..., StageReport]] = {
     "extract": run_extract,
     "dedupe": run_dedupe,
     "summarize": run_summarize,
+    "revise": run_revise,
     "publish": run_publish,
     "recap": run_recap,
     "deliver": run_deliver,
+    "notify": run_notify,
 }
-PROCESS_STAGES = ("extract", "dedupe", "summarize")
+PROCESS_STAGES = ("extract", "dedupe", "summarize", "revise")
 # Bound on rounds of the process loop so a stage that keeps re-queueing cannot spin forever.
 MAX_ROUNDS = 50
 
@@ -96,7 +100,7 @@ def drain_stage(
 
 
 def run_once(ctx: Context, *, publish: bool = True, force: bool = False) -> list[StageReport]:
-    """Run every stage once, in order: collect, process pending work, publish.
+    """Run every stage once, in order: collect, process pending work, publish, notify.
 
     `force` fetches every source now (ignoring schedules and error backoff) and makes
     work waiting for a retry ready at once.
@@ -111,6 +115,8 @@ def run_once(ctx: Context, *, publish: bool = True, force: bool = False) -> list
     reports += process_pending(ctx)
     if publish and not ctx.stop_requested:
         reports.append(run_stage(ctx, "publish"))
+    if not ctx.stop_requested:  # after publish: the pages exist
+        reports.append(run_stage(ctx, "notify"))
     return reports
 
 

@@ -133,6 +133,7 @@ class LLMSettings(_Section):
     max_items_per_run: int = Field(200, ge=1)
     item_prompt: str = "summarize_item/v2"
     recap_prompt: str = "weekly_recap/v1"
+    update_prompt: str = "summarize_update/v1"
     judge_model: str | None = None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     # From the environment only (OPENAI_BASE_URL / OPENAI_API_KEY); never in the file.
@@ -236,6 +237,31 @@ class Topic(_Section):
         return value
 
 
+WEBHOOK_EVENTS = ("revised", "corrected")
+
+
+class Webhook(_Section):
+    url: str
+    events: list[str] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
+    secret: str = Field("", repr=False)  # signs each body (HMAC-SHA256); never logged or stored
+    max_attempts: int = Field(8, ge=1, le=50)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(WEBHOOK_EVENTS))
+        if unknown:
+            raise ValueError(f"unknown events {unknown}; known: {list(WEBHOOK_EVENTS)}")
+        return value
+
+
 class _SourceBase(_Section):
     name: str = Field(min_length=1, max_length=200)
     every: Duration = 1800
@@ -296,6 +322,7 @@ class Settings(_Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     topics: list[Topic] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
     # Where the settings came from; relative paths (output_dir, sqlite) resolve against it.
     config_path: Path | None = Field(None, exclude=True)
 

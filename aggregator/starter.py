@@ -50,6 +50,7 @@ daily_budget_usd = 1.0
 max_items_per_run = 200
 item_prompt = "summarize_item/v2"
 recap_prompt = "weekly_recap/v1"
+update_prompt = "summarize_update/v1"     # What's new when reports join a published story
 # Prices in USD per million tokens, for models the built-in table does not know:
 # [llm.pricing."my-local-model"]
 # input = 0.0
@@ -147,4 +148,11 @@ subreddit = "LocalLLaMA"
 listing = "hot"
 min_score = 100
 every = "1h"
+
+# Optional: tell a planner's endpoint when a published card is revised or corrected.
+# Each POST is signed (X-Aggregator-Signature: sha256=HMAC of the body) and retried.
+# [[webhooks]]
+# url = "https://planner.example.org/hooks/aggregator"
+# events = ["revised", "corrected"]
+# secret = "change-me"
 '''

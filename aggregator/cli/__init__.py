@@ -19,6 +19,7 @@ from aggregator.cli.common import (
     print_reports,
     run_single_stage,
 )
+from aggregator.cli.correct import correct
 from aggregator.cli.eval import eval_group
 from aggregator.cli.subscribers import deliver, subscribers
 from aggregator.config import resolve_config_path
@@ -350,6 +351,7 @@ def export(
 main.add_command(subscribers)
 main.add_command(deliver)
 main.add_command(eval_group)
+main.add_command(correct)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

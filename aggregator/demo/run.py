@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from aggregator.config import load_settings, output_dir
 from aggregator.context import open_context
 from aggregator.db.models import Article, Card, Item, Recap, Source, Story
 from aggregator.demo.config import SITE_URL, load_faults
-from aggregator.pipeline import run_once, run_stage
+from aggregator.pipeline import process_pending, run_once, run_stage
 from aggregator.report import StageReport
 from aggregator.settings import Settings
 
@@ -104,7 +105,7 @@ def run_demo(
         settings = demo_settings(directory, server.base_url, server.reddit_url, site_url)
         mode = f"LLM {settings.llm.model}" if settings.llm.enabled else "offline extractive mode"
         echo(f"demo: serving examples at {server.base_url} (loopback only); {mode}")
-        reports, counts, faults = _run_pipeline(settings)
+        reports, counts, faults = _run_pipeline(settings, server.content)
         for report in reports:
             echo(f"  {report.summary()}")
         for line in _fault_lines(faults, server.base_url):
@@ -124,12 +125,16 @@ def run_demo(
 
 
 def _run_pipeline(
-    settings: Settings,
+    settings: Settings, content: Any
 ) -> tuple[list[StageReport], dict[str, int], list[tuple[str, str, str]]]:
     """Return the stage reports, the counts and the faults seen: (kind, url, message)."""
     ctx = open_context(settings)
     try:
         reports: list[StageReport] = run_once(ctx, publish=False)
+        # Day 2: a follow-up report joins a published story, whose card becomes revision 2.
+        content.day2 = True
+        reports.append(run_stage(ctx, "collect", force=True))
+        reports += process_pending(ctx)
         for week in _recap_weeks(ctx):
             reports.append(run_stage(ctx, "recap", week=week))
         reports.append(run_stage(ctx, "publish"))

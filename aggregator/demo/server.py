@@ -37,6 +37,8 @@ ROBOTS = b"User-agent: *\nAllow: /\n"
 # Where the examples sit on the local server; the built site has the rest.
 EXAMPLES = "/examples"
 
+_DAY2 = re.compile(r"<!--day2.*?<!--/day2-->\s*", re.S)
+
 
 @dataclass
 class Response:
@@ -115,6 +117,7 @@ class DemoContent:
         }
         self.reddit = load_reddit(root, self.base_url)
         self._day = datetime.now(UTC).date()
+        self.day2 = False  # feed entries marked <!--day2 ...--> appear on the demo's day 2
 
     def refresh(self) -> None:
         """Re-date the Reddit data when the day has turned (pages and feeds date themselves)."""
@@ -124,6 +127,8 @@ class DemoContent:
     def feed(self, file: Path) -> Response:
         """Return a feed with dates filled, encoded in the charset its XML declaration names."""
         text = file.read_text(encoding="utf-8")
+        if not self.day2:
+            text = _DAY2.sub("", text)
         atom = "<feed" in text[:500]
         text = fill_placeholders(text, self.base_url, "rfc3339" if atom else "rfc822")
         match = _XML_ENCODING.search(text[:200].encode())

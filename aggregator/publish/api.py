@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from aggregator.llm.schema import Kind, TypedEntity
 from aggregator.publish.data import SiteConfig, StoryDetail, StoryRow
+from aggregator.publish.history import history_fields
 from aggregator.publish.momentum import first_seen_at, momentum
 from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import safe_url
@@ -122,6 +123,8 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
         "basis": (card_basis(card) or {}).get("kind"),
         "basis_words": (card_basis(card) or {}).get("words"),
         "discussion": thread_points(card),
+
+        **history_fields(detail),  # API 1.1: revision, revisions, whats_new, corrections
     }
 
 

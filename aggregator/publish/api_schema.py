@@ -173,6 +173,44 @@ _ITEM = _obj(
             ),
             "description": "Comments that add facts, quoted verbatim; never part of the card.",
         },
+        # API 1.1: a developing story's revisions and corrections (issue 17).
+        "revision": {"type": "integer", "minimum": 1, "description": "The card's revision."},
+        "revisions": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "revision": {"type": "integer", "minimum": 1},
+                    "at": _TIME,
+                    "reason": {
+                        "enum": ["first", "new_sources", "correction", "retraction", "resummarized"]
+                    },
+                    "summary": _S,
+                }
+            ),
+        },
+        "whats_new": {
+            "type": "array",
+            "description": "What the latest new sources added.",
+            "items": _obj(
+                {
+                    "text": _S,
+                    "citations": {"type": "array", "items": _S},
+                    "source": _obj({"name": _S, "url": _nullable(_URI)}),
+                    "at": _nullable(_TIME),
+                }
+            ),
+        },
+        "corrections": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "revision": {"type": "integer", "minimum": 1},
+                    "at": _TIME,
+                    "note": _S,
+                    "kind": {"enum": ["correction", "retraction"]},
+                }
+            ),
+        },
     }
 )
 _SITE = _obj({"title": _S, "url": _URI, "schema": _URI})

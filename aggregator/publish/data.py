@@ -98,6 +98,8 @@ class StoryDetail:
     meta: CardMeta
     items: list[ItemRow]
     related: list[int] = field(default_factory=list)
+    # Revisions (oldest first) and corrections of a developing story (publish/history.py).
+    history: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def card(self) -> dict[str, Any]:
@@ -160,3 +162,5 @@ class SiteInput:
     sources: list[SourceInfo]
     recaps: dict[str, RecapRow]
     load_details: DetailLoader
+    # The newest card revisions and corrections, newest first (feeds/updates.xml).
+    changes: list[dict[str, Any]] = field(default_factory=list)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aggregator.publish.build import Build, dump_json, fingerprint
 from aggregator.publish.data import StoryDetail, StoryRow
+from aggregator.publish.history import write_change_feeds
 from aggregator.publish.pages import recap_links, recap_titles
 from aggregator.publish.recaps import recap_body, recap_summary
 from aggregator.publish.render import iso_utc
@@ -105,6 +106,7 @@ def write_feeds(build: Build) -> None:
             cache,
         )
     recap_feeds(build)
+    write_change_feeds(build, _atom)
 
 
 def _recap_entries(build: Build) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from aggregator.publish.sanitize import clean_text
 from aggregator.publish.search import INDEX_DIR, index_site
 from aggregator.publish.site import build_site
 from aggregator.report import StageReport
+from aggregator.revise.store import load_changes, load_history
 from aggregator.settings import Settings
 
 log = logging.getLogger("aggregator.publish")
@@ -211,12 +212,14 @@ def _load_chunk(
         .where(Card.story_id.in_(ids))
     ).all()
     items = _items_by_story(session, ids)
+    history = load_history(session, ids)
     details = []
     for c in cards:
         story_items = sorted(items.get(c[0], []), key=lambda i: i.id != c[9])  # primary first
         meta = pd.CardMeta(c[2], c[3], c[4], c[5], float(c[6] or 0), c[7], c[8])
         row = rows[c[0]]
-        details.append(pd.StoryDetail(row, c[1] or "{}", meta, story_items, list(row.related)))
+        details.append(pd.StoryDetail(row, c[1] or "{}", meta, story_items, list(row.related),
+                                      history.get(c[0], {})))  # fmt: skip
     order = {story_id: i for i, story_id in enumerate(ids)}
     return sorted((d for d in details if d.row.id in order), key=lambda d: order[d.row.id])
 
@@ -302,6 +305,7 @@ def load_site_input(session: Session, settings: Settings) -> pd.SiteInput:
         sources,
         load_recaps(session),
         partial(load_details, session, by_id),
+        changes=load_changes(session),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aggregator.publish.data import ItemRow, SiteConfig, StoryDetail, StoryRow
+from aggregator.publish.history import page_history
 from aggregator.publish.render import _text_fragment
 from aggregator.publish.sanitize import safe_url
 from aggregator.summarize.basis import MIN_DEEP_WORDS
@@ -172,4 +173,5 @@ def item_context(
         ],
         "discussions": [d for d in (discussion(i) for i in detail.items) if d],
         "related": [rows[r] for r in detail.related if r in rows],
+        "history": page_history(detail),
     }

@@ -7,14 +7,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
 from aggregator.coerce import as_int
 from aggregator.context import Context
-from aggregator.db.models import Card, Item, LLMCall, Recap, Source, Story, StoryTopic
+from aggregator.db.models import (
+    Card,
+    Correction,
+    Item,
+    LLMCall,
+    Recap,
+    Source,
+    Story,
+    StoryTopic,
+)
 from aggregator.llm.cache import CallRecord, DbCache, DbModeMemory, record_calls
 from aggregator.log import event
 from aggregator.recap.compose import (
@@ -78,9 +87,15 @@ def _digest(
 
 
 def load_week(session: Session, week: str) -> list[StoryDigest]:
-    """Return every carded story of the week as digests (unranked)."""
+    """Return every carded story of the week as digests (unranked).
+
+    A developing story is one row with its card as last revised; a withdrawn card is left out.
+    """
+    withdrawn = exists().where(Correction.story_id == Story.id, Correction.retract)
     rows = session.execute(
-        select(Story, Card.card).join(Card, Card.story_id == Story.id).where(Story.week == week)
+        select(Story, Card.card)
+        .join(Card, Card.story_id == Story.id)
+        .where(Story.week == week, ~withdrawn)
     ).all()
     if not rows:
         return []

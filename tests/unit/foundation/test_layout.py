@@ -10,7 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "aggregator"
-STAGES = ("collect", "extract", "dedupe", "summarize", "recap", "deliver", "publish")
+STAGES = (
+    "collect", "extract", "dedupe", "summarize", "revise", "recap", "deliver", "publish", "notify"
+)
 # In a stage package only the runner and the store may touch the database.
 DB_MODULES = ("stage.py", "store.py")
 # `aggregator.db.models` etc.; the clock is not the database layer.

@@ -1,0 +1,1 @@
+"""Webhooks: signed, retried, at-least-once notices of revised and corrected cards."""

@@ -1,0 +1,1 @@
+"""Developing stories: a published card revised when new items join its story."""
