@@ -73,6 +73,8 @@ class ItemRow:
     published_at: datetime
     kind: str
     engagement: dict[str, Any]
+    # Why it joined the story (joined_by, score, matched_item_id); None for the founder.
+    joined: tuple[str, float, int | None] | None = None
 
 
 @dataclass(slots=True)

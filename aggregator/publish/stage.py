@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from aggregator.config import output_dir
 from aggregator.context import Context
 from aggregator.db.meta import set_meta
-from aggregator.db.models import Card, Item, Recap, Source, Story
+from aggregator.db.models import Card, Item, ItemJoin, Recap, Source, Story
 from aggregator.log import event
 from aggregator.publish import data as pd
 from aggregator.publish.export import select_records
@@ -222,8 +222,12 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
             Item.published_at,
             Item.kind,
             Item.engagement,
+            ItemJoin.joined_by,
+            ItemJoin.score,
+            ItemJoin.matched_item_id,
         )
         .join(Source, Source.id == Item.source_id)
+        .outerjoin(ItemJoin, ItemJoin.item_id == Item.id)
         .where(Item.story_id.in_(ids))
         .order_by(Item.story_id, Item.published_at, Item.id)
     ):
@@ -239,6 +243,7 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
                 r[9],
                 r[10],
                 r[11] if isinstance(r[11], dict) else {},
+                (r[12], float(r[13]), r[14]) if r[12] else None,
             )
         )
     return items
