@@ -52,6 +52,8 @@ QUERY_KEYWORDS = 10
 MAX_CANDIDATES = 64  # keyword candidates scored per query, most shared keywords first
 MEMBERS_KEPT = 4  # member signatures a story keeps for matching later items
 VECTOR_TERMS = 80  # a document's vector keeps its heaviest terms after IDF weighting
+# A story whose closest member is this far below the threshold is not worth its centroid.
+CENTROID_FLOOR = 0.5
 # Measured on ECB+ (bench/grouping_quality.py) and tests/fixtures/dedupe (tests/unit/dedupe).
 EVENT_THRESHOLD = 0.3
 # Coverage of one event comes within hours; a story about the same names days later needs more
@@ -159,7 +161,8 @@ class StoryIndex:
             known = self._idf  # a known term's weight without a call (the hot path)
             vector = {t: w * (known.get(t) or idf(t)) for t, w in sig.keywords.items()}
             if len(vector) > VECTOR_TERMS:  # the rarest terms carry the event; drop the rest
-                vector = dict(nlargest(VECTOR_TERMS, vector.items(), key=itemgetter(1)))
+                ranked = sorted(vector.items(), key=itemgetter(1), reverse=True)
+                vector = dict(ranked[:VECTOR_TERMS])
             norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
             sig.weighted = (self._generation, vector, norm)
         return sig.weighted[1], sig.weighted[2]
@@ -293,7 +296,10 @@ class StoryIndex:
             if cosine > closest.get(story, (-1.0, 0))[0]:
                 closest[story] = (cosine, item)
         for story, (cosine, item) in closest.items():
-            if len(self.stories[story].members) > 1:
+            if (
+                len(self.stories[story].members) > 1
+                and cosine >= CENTROID_FLOOR * self.event_threshold
+            ):
                 # A story told several ways: the document may match what they share best.
                 cosine = max(cosine, self.centroid_cosine(sig, story))
             wanted = self.threshold_at(self._gap(story, doc.published_at))
