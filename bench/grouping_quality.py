@@ -12,7 +12,7 @@ adjusted Rand index. Both methods are scored on the whole set and on two halves 
 gold label's topic number (the part before "_": odd-numbered positions form "dev-a", the
 others "dev-b") so that a gain found on one half can be checked on the other. Shuffled runs
 feed the same documents in --shuffles random orders; the summary gives the largest change
-of B-cubed F1. Speed is group_documents' documents per second on one core (signatures
+of B-cubed F1 (the baseline's shuffled scores are printed beside). Speed is group_documents' documents per second on one core (signatures
 included), the best of --repeat runs, beside the baseline's. Targets: B-cubed F1 >= 0.90 and
 above the baseline, shuffled change <= 0.02, >= 2,000 docs/s. Needs scikit-learn (the
 `bench` extra) for the baseline.
@@ -178,6 +178,9 @@ def main() -> int:
         s = scores(shuffled, ours)
         changes.append(s["F1"] - f1)
         print(_line("ours", f"shuf{seed}", s) + f" (change {s['F1'] - f1:+.3f})")
+        b = scores(shuffled, base)
+        change = b["F1"] - results[("baseline", "all")]["F1"]
+        print(_line("baseline", f"shuf{seed}", b) + f" (change {change:+.3f})")
     words = sum(len(f"{d.get('title') or ''} {d.get('text') or ''}".split()) for d in docs)
     ours_rate, base_rate = rate(docs, ours, args.repeat), rate(docs, base, args.repeat)
     worst = max((abs(c) for c in changes), default=0.0)

@@ -20,7 +20,7 @@ BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard share a bucket with h
 SHINGLE = 3
 MAX_SIGNATURE_TOKENS = 300
 MAX_TEXT_WORDS = 1500  # terms are counted over this many words of the text
-MAX_KEYWORDS = 100  # terms a signature keeps (the index keeps the VECTOR_TERMS rarest)
+MAX_KEYWORDS = 80  # terms a signature keeps (by count; the index weighs them by IDF)
 TITLE_WEIGHT = 2.0  # a title word counts as this many occurrences
 NAME_BOOST = 1.5  # a word written capitalised inside a sentence (a name) weighs this much more
 
