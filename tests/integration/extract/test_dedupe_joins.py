@@ -47,12 +47,18 @@ def test_dedupe_records_why_items_joined(
     pipeline_ctx: Context, make_item: Callable[..., int]
 ) -> None:
     ctx = pipeline_ctx
-    first = make_item("Wire", "https://a.example/heist", title="Robbers in wigs", content_html=FIRST)
+    first = make_item(
+        "Wire", "https://a.example/heist", title="Robbers in wigs", content_html=FIRST
+    )
     ferry = make_item("Wire", "https://a.example/ferry", title="Ferry stays", content_html=OTHER)
     _dedupe(ctx, [first, ferry])
     # A later run: the story comes back from the database, its member still known.
     rewrite = make_item(
-        "Coastal Ledger", "https://b.example/gems", hours=2, title="Four thieves", content_html=REWRITE
+        "Coastal Ledger",
+        "https://b.example/gems",
+        hours=2,
+        title="Four thieves",
+        content_html=REWRITE,
     )
     again = make_item("Wire", "https://a.example/heist", hours=3, title="Robbers (update)")
     copy = make_item(
