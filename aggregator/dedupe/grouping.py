@@ -34,7 +34,9 @@ def group_documents(
     placed: dict[Any, Any] = {}
     founders: dict[int, Any] = {}
     texts = [(str(d.get("title") or ""), str(d.get("text") or "")) for d in rows]
-    for n, (row, sig) in enumerate(zip(rows, signatures(texts), strict=True)):
+    sigs = list(signatures(texts))
+    index.prime(sigs)  # as the stage does with its batch
+    for n, (row, sig) in enumerate(zip(rows, sigs, strict=True)):
         doc = Doc(n, texts[n][0], "", _when(row.get("published_at")))
         match, _ = place(index, doc, sig, n)
         if match is None:

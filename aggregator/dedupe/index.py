@@ -59,6 +59,7 @@ EVENT_THRESHOLD = 0.3
 # Coverage of one event comes within hours; a story about the same names days later needs more
 # shared words: the threshold rises by this much over the window (a gap in time, not in order).
 EVENT_DECAY = 0.2
+
 RELATED_DAYS = 30
 PARALLEL_MIN_DOCS = 2000  # below this, starting worker processes costs more than it saves
 
@@ -131,13 +132,17 @@ class StoryIndex:
     _postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
     _entry_times: list[float] = field(default_factory=list)
+    # Document frequencies: every signature counted once, when primed or else when indexed.
+    _df: Counter[str] = field(default_factory=Counter)
+    _df_docs: int = 0
+    _primed: set[int] = field(default_factory=set)  # id() of primed signatures
     _idf: dict[str, float] = field(default_factory=dict)
     _idf_size: int = 0
     _generation: int = 0
 
     def idf(self, term: str) -> float:
-        """Return the inverse document frequency of a term among indexed signatures."""
-        size = len(self._entries)
+        """Return the inverse document frequency of a term among the signatures counted."""
+        size = self._df_docs
         # The table is rebuilt lazily once the index grew by a fifth: exact on small indexes,
         # cheap on large ones, where more documents barely move the weights.
         if size > 40 + self._idf_size * 1.2 or (size < 40 and size != self._idf_size):
@@ -146,7 +151,7 @@ class StoryIndex:
             self._generation += 1
         value = self._idf.get(term)
         if value is None:
-            value = math.log((size + 1) / (len(self._postings.get(term, ())) + 1)) + 1.0
+            value = math.log((size + 1) / (self._df.get(term, 0) + 1)) + 1.0
             self._idf[term] = value
         return value
 
@@ -211,7 +216,19 @@ class StoryIndex:
         if sig is not None and len(entry.members) < MEMBERS_KEPT:
             self._index_signature(story, sig, doc)
 
+    def prime(self, sigs: list[Signature]) -> None:
+        """Count a batch's signatures in the document frequencies before it is placed, so
+        that IDF does not depend on which of them arrive first."""
+        for sig in sigs:
+            if id(sig) not in self._primed:
+                self._primed.add(id(sig))
+                self._df.update(sig.keywords.keys())
+                self._df_docs += 1
+
     def _index_signature(self, story: int, sig: Signature, doc: Doc) -> None:
+        if id(sig) not in self._primed:
+            self._df.update(sig.keywords.keys())
+            self._df_docs += 1
         entry_id = len(self._entries)
         self._entries.append((story, sig, doc.item_id))
         when = doc.published_at

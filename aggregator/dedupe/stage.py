@@ -174,12 +174,14 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
         kept_pool(run.ctx.extras, POOL_KEY, workers, ["aggregator.dedupe.index"]) if big else None
     )
     try:
-        # A big batch is hashed by the workers while this process loads the stored stories,
-        # then matched item by item as the signatures come in.
-        with closing(signatures(texts, pool=pool)) as sigs:
+        # A big batch is hashed by the workers while this process loads the stored stories;
+        # the batch's terms are counted (IDF) before any item is placed.
+        with closing(signatures(texts, pool=pool)) as made:
             if ready:
                 days = RELATED_DAYS + run.ctx.settings.dedupe.window_days
                 _load_index(run, ready[0].published_at - timedelta(days=days))
+            sigs = list(made)
+            run.index.prime(sigs)
             for row, (doc, _, item_rank), sig in zip(ready, docs, sigs, strict=True):
                 # The same placement as group_documents: the index learns the item here.
                 match, related = place(run.index, doc, sig, run.next_temp, related=True)
