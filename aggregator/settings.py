@@ -194,7 +194,7 @@ class ScheduleSettings(_Section):
 class DedupeSettings(_Section):
     window_days: int = Field(4, ge=1, le=60)
     near_duplicate_threshold: float = Field(0.5, gt=0, le=1)
-    event_threshold: float = Field(0.35, gt=0, le=1)
+    event_threshold: float = Field(0.3, gt=0, le=1)
     related_threshold: float = Field(0.12, gt=0, le=1)
     max_related: int = Field(5, ge=0, le=20)
 

@@ -70,7 +70,7 @@ batch_size = 50
 [dedupe]
 window_days = 4                   # items this close in time may be one story
 near_duplicate_threshold = 0.5     # MinHash Jaccard for near-duplicate texts
-event_threshold = 0.35            # keyword cosine for "same event, other wording"
+event_threshold = 0.3             # TF-IDF cosine for "same event, other wording"
 related_threshold = 0.12
 max_related = 5
 

@@ -166,7 +166,8 @@ def assign(items: list[Generated], workers: int) -> dict[int, int]:
     """Return item id -> story key, placing items through StoryIndex in time order."""
     index = StoryIndex()
     story_of: dict[int, int] = {}
-    sigs = signatures([(g.doc.title, g.doc.text) for g in items], workers)
+    sigs = list(signatures([(g.doc.title, g.doc.text) for g in items], workers))
+    index.prime(sigs)  # as the stage does: the batch's terms count before any item is placed
     for generated, sig in zip(items, sigs, strict=True):
         doc = generated.doc
         match = index.match(doc, sig)

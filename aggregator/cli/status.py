@@ -8,13 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from aggregator.clock import utcnow
 from aggregator.collect.health import source_status
 from aggregator.db.claims import queue_depths
 from aggregator.db.meta import get_meta
-from aggregator.db.models import Job, LLMCall, Recap, Source
+from aggregator.db.models import Item, ItemJoin, Job, LLMCall, Recap, Source, Story
 from aggregator.settings import Settings
 
 
@@ -106,6 +106,31 @@ def _source_entry(source: Source, settings: Settings, now: datetime) -> dict[str
     entry["next_reason"] = next_try_reason(entry, configured.every if configured else None, now)
     return entry
 
+def recent_joins(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """Return the latest items that joined a story, with why (signal, score, matched member)."""
+    matched = aliased(Item)
+    rows = session.execute(
+        select(ItemJoin, Item.title, Story.uid, matched.title)
+        .join(Item, Item.id == ItemJoin.item_id)
+        .join(Story, Story.id == ItemJoin.story_id)
+        .outerjoin(matched, matched.id == ItemJoin.matched_item_id)
+        .order_by(ItemJoin.joined_at.desc(), ItemJoin.item_id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "item_id": join.item_id,
+            "title": title,
+            "story_uid": uid,
+            "joined_by": join.joined_by,
+            "score": join.score,
+            "matched_item_id": join.matched_item_id,
+            "matched_title": matched_title,
+            "joined_at": _iso(join.joined_at),
+        }
+        for join, title, uid, matched_title in rows
+    ]
+
 
 def collect_status(
     session: Session, settings: Settings, now: datetime | None = None
@@ -121,6 +146,7 @@ def collect_status(
         "spend": _spend(session, settings, now),
         "last_publish_at": get_meta(session, "last_publish_at"),
         "last_recap_week": last_recap,
+        "recent_joins": recent_joins(session),
         "llm": {
             "mode": "llm" if settings.llm.enabled else "extractive",
             "model": settings.llm.model if settings.llm.enabled else None,

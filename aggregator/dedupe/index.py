@@ -2,17 +2,16 @@
 
 Two signals decide whether an item joins a story already seen within the time window:
 - near-duplicate text: MinHash over word 3-shingles (estimated Jaccard), bucketed with LSH;
-- same-event coverage: cosine of keyword vectors (title-weighted term counts times IDF).
-Exact duplicates (same canonical URL or content hash) are settled before either.
+- same-event coverage: cosine of TF-IDF term vectors (sublinear counts of stemmed words, title
+  words and names weigh more, IDF over the window), against the story's closest member and
+  against the story's centroid (the sum of its members), whichever is higher.
+Exact duplicates (same canonical URL or content hash) are settled before either. Every match
+says how it was made and which member it matched, so a wrong merge can be understood.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
-import unicodedata
-import zlib
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -21,125 +20,48 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from heapq import nlargest
 from operator import itemgetter
-from typing import Any
 
-import numpy as np
-
+from aggregator.dedupe.signature import (
+    MAX_KEYWORDS,
+    Signature,
+    _band_keys,
+    jaccard,
+    minhash,
+    signature,
+    signature_pair,
+    tokens,
+)
 from aggregator.pools import process_pool
 
-NUM_PERM = 64
-BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard share a bucket with high probability
-SHINGLE = 3
-MAX_SIGNATURE_TOKENS = 300
-MAX_KEYWORDS = 40
+__all__ = [
+    "MAX_KEYWORDS",
+    "PARALLEL_MIN_DOCS",
+    "Doc",
+    "Match",
+    "Signature",
+    "StoryIndex",
+    "jaccard",
+    "minhash",
+    "place",
+    "signature",
+    "signatures",
+    "tokens",
+]
+
 QUERY_KEYWORDS = 10
 MAX_CANDIDATES = 64  # keyword candidates scored per query, most shared keywords first
 MEMBERS_KEPT = 4  # member signatures a story keeps for matching later items
-TITLE_WEIGHT = 3.0
-# Measured on tests/fixtures/dedupe/labelled_pairs.json (see tests/unit/dedupe).
-EVENT_THRESHOLD = 0.35
+VECTOR_TERMS = 80  # a document's vector keeps its heaviest terms after IDF weighting
+# A story whose closest member is this far below the threshold is not worth its centroid.
+CENTROID_FLOOR = 0.5
+# Measured on ECB+ (bench/grouping_quality.py) and tests/fixtures/dedupe (tests/unit/dedupe).
+EVENT_THRESHOLD = 0.3
+# Coverage of one event comes within hours; a story about the same names days later needs more
+# shared words: the threshold rises by this much over the window (a gap in time, not in order).
+EVENT_DECAY = 0.2
+
 RELATED_DAYS = 30
 PARALLEL_MIN_DOCS = 2000  # below this, starting worker processes costs more than it saves
-
-
-def _constants(label: str) -> np.ndarray:
-    # Derived from sha256, not a seeded RNG: stored signatures must stay comparable across
-    # numpy versions.
-    digests = (hashlib.sha256(f"minhash:{label}:{i}".encode()).digest() for i in range(NUM_PERM))
-    return np.array([int.from_bytes(d[:8], "big") | 1 for d in digests], dtype=np.uint64)
-
-
-_A, _B = _constants("a"), _constants("b")
-_WORD = re.compile(r"\w+")
-_STOP_WORDS = """a about after again all also an and any are as at be been before being but by can could
-    did do does for from had has have he her his how i if in into is it its just may me more
-    most my new no not now of on one only or other our out over said says she so some such than
-    that the their them then there these they this those through to too two up us was we were
-    what when where which while who will with would you your year years week today first last
-    du de la le les des et en un une der die das und ein eine el los las y del"""
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-def tokens(text: str) -> list[str]:
-    """Return lower-case word tokens (NFKC-folded) of a text."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-
-
-_TOKEN_HASHES: dict[str, int] = {}  # crc32 per token, memoised (bounded)
-
-
-def _token_hashes(words: list[str]) -> list[int]:
-    """Return the crc32 of each token (stable across processes, unlike hash())."""
-    get = _TOKEN_HASHES.get
-    out = [get(w) for w in words]
-    for i, value in enumerate(out):
-        if value is None:
-            value = out[i] = zlib.crc32(words[i].encode("utf-8"))
-            if len(_TOKEN_HASHES) < 500_000:
-                _TOKEN_HASHES[words[i]] = value
-    return out  # type: ignore[return-value]
-
-
-def minhash(words: list[str]) -> np.ndarray:
-    """Return the NUM_PERM MinHash values (uint32) of a token list's 3-shingles."""
-    hashes = np.array(_token_hashes(words), dtype=np.uint64)
-    if len(hashes) >= SHINGLE:
-        # A shingle's hash mixes its tokens' hashes.
-        mixed = hashes[:-2] * np.uint64(0x9E3779B1) ^ hashes[1:-1] * np.uint64(0x85EBCA77)
-        shingles = (mixed ^ hashes[2:]) & np.uint64(0xFFFFFFFF)
-    else:
-        shingles = hashes
-    if len(shingles) == 0:
-        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
-    # Multiply-shift hashing (a*x + b mod 2^64, high 32 bits): one family member per row.
-    values = (np.outer(_A, shingles) + _B[:, None]) >> np.uint64(32)
-    return values.min(axis=1).astype(np.uint32)
-
-
-def _content_words(words: list[str]) -> list[str]:
-    return [w for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
-
-
-def keywords(title_words: list[str], text_words: list[str]) -> dict[str, float]:
-    """Return the MAX_KEYWORDS heaviest terms: counts (title words weigh more), numbers kept."""
-    counts: Counter[str] = Counter(_content_words(text_words[: MAX_SIGNATURE_TOKENS * 2]))
-    for word in _content_words(title_words):
-        counts[word] += TITLE_WEIGHT
-    top = counts.most_common(MAX_KEYWORDS)
-    return {term: round(1.0 + math.log(count), 3) for term, count in top}
-
-
-@dataclass
-class Signature:
-    """What matching needs to know about one document: MinHash values and keyword weights."""
-
-    minhash: np.ndarray
-    keywords: dict[str, float]
-    # (index generation, IDF-weighted vector, its norm): redone only when the IDF table changes.
-    weighted: tuple[int, dict[str, float], float] | None = field(
-        default=None, repr=False, compare=False
-    )
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the signature as JSON-ready data."""
-        return {"mh": [int(v) for v in self.minhash], "kw": self.keywords}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Signature:
-        """Return a signature from its JSON form."""
-        return cls(np.asarray(data["mh"], dtype=np.uint32), dict(data.get("kw") or {}))
-
-
-def signature(title: str, text: str) -> Signature:
-    """Return the signature of a document from its title and text."""
-    title_words, text_words = tokens(title), tokens(text[:20_000])
-    return Signature(
-        minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]), keywords(title_words, text_words)
-    )
-
-
-def _signature_pair(pair: tuple[str, str]) -> Signature:
-    return signature(*pair)
 
 
 def signatures(
@@ -150,27 +72,14 @@ def signatures(
     if (pool is None and workers < 2) or len(docs) < PARALLEL_MIN_DOCS:
         return (signature(title, text) for title, text in docs)
     if pool is not None:
-        return pool.map(_signature_pair, docs, chunksize=256)
+        return pool.map(signature_pair, docs, chunksize=256)
     return _on_new_pool(docs, workers)
 
 
 def _on_new_pool(docs: list[tuple[str, str]], workers: int) -> Iterator[Signature]:
     """Return signatures made by a pool of `workers` processes that ends with the iteration."""
     with process_pool(workers, ["aggregator.dedupe.index"]) as pool:
-        yield from pool.map(_signature_pair, docs, chunksize=256)
-
-
-def jaccard(a: Signature, b: Signature) -> float:
-    """Return the estimated Jaccard similarity of two documents' shingle sets."""
-    same = a.minhash == b.minhash
-    return np.count_nonzero(same) / same.size  # exact, like the mean of the booleans
-
-
-def _band_keys(sig: Signature) -> list[tuple[int, bytes]]:
-    """Return the LSH bucket keys of a signature: (band, that band's bytes)."""
-    raw = sig.minhash.tobytes()
-    width = len(raw) // BANDS
-    return [(band, raw[band * width : (band + 1) * width]) for band in range(BANDS)]
+        yield from pool.map(signature_pair, docs, chunksize=256)
 
 
 @dataclass
@@ -193,6 +102,7 @@ class Match:
     story: int
     kind: str  # "url" | "hash" | "near-duplicate" | "same-event"
     score: float
+    member: int = 0  # item id of the story member that matched (0: not known)
 
 
 @dataclass
@@ -201,6 +111,8 @@ class _Story:
     last_at: datetime
     topics: set[str] = field(default_factory=set)
     members: list[int] = field(default_factory=list)  # entry ids
+    # (index generation, member count, centroid vector, its norm), redone when either changes.
+    centroid: tuple[int, int, dict[str, float], float] | None = None
 
 
 @dataclass
@@ -213,20 +125,24 @@ class StoryIndex:
     related_threshold: float = 0.12
     max_related: int = 5
     stories: dict[int, _Story] = field(default_factory=dict)
-    _entries: list[tuple[int, Signature]] = field(default_factory=list)
-    _by_url: dict[str, int] = field(default_factory=dict)
-    _by_hash: dict[str, int] = field(default_factory=dict)
+    _entries: list[tuple[int, Signature, int]] = field(default_factory=list)  # story, sig, item
+    _by_url: dict[str, tuple[int, int]] = field(default_factory=dict)  # -> (story, item id)
+    _by_hash: dict[str, tuple[int, int]] = field(default_factory=dict)
     _buckets: dict[tuple[int, bytes], list[int]] = field(default_factory=lambda: defaultdict(list))
     _postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
     _entry_times: list[float] = field(default_factory=list)
+    # Document frequencies: every signature counted once, when primed or else when indexed.
+    _df: Counter[str] = field(default_factory=Counter)
+    _df_docs: int = 0
+    _primed: set[int] = field(default_factory=set)  # id() of primed signatures
     _idf: dict[str, float] = field(default_factory=dict)
     _idf_size: int = 0
     _generation: int = 0
 
     def idf(self, term: str) -> float:
-        """Return the inverse document frequency of a term among indexed signatures."""
-        size = len(self._entries)
+        """Return the inverse document frequency of a term among the signatures counted."""
+        size = self._df_docs
         # The table is rebuilt lazily once the index grew by a fifth: exact on small indexes,
         # cheap on large ones, where more documents barely move the weights.
         if size > 40 + self._idf_size * 1.2 or (size < 40 and size != self._idf_size):
@@ -235,7 +151,7 @@ class StoryIndex:
             self._generation += 1
         value = self._idf.get(term)
         if value is None:
-            value = math.log((size + 1) / (len(self._postings.get(term, ())) + 1)) + 1.0
+            value = math.log((size + 1) / (self._df.get(term, 0) + 1)) + 1.0
             self._idf[term] = value
         return value
 
@@ -249,6 +165,9 @@ class StoryIndex:
         if sig.weighted is None or (stale and self._idf_size < 500):
             known = self._idf  # a known term's weight without a call (the hot path)
             vector = {t: w * (known.get(t) or idf(t)) for t, w in sig.keywords.items()}
+            if len(vector) > VECTOR_TERMS:  # the rarest terms carry the event; drop the rest
+                ranked = sorted(vector.items(), key=itemgetter(1), reverse=True)
+                vector = dict(ranked[:VECTOR_TERMS])
             norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
             sig.weighted = (self._generation, vector, norm)
         return sig.weighted[1], sig.weighted[2]
@@ -261,6 +180,27 @@ class StoryIndex:
         dot = sum([w * vb[t] for t, w in va.items() if t in vb])
         return dot / (na * nb)
 
+    def centroid(self, story: int) -> tuple[dict[str, float], float]:
+        """Return the sum of a story's unit member vectors and its norm (cached)."""
+        entry = self.stories[story]
+        cached = entry.centroid
+        if cached is None or cached[:2] != (self._generation, len(entry.members)):
+            total: dict[str, float] = defaultdict(float)
+            for entry_id in entry.members:
+                vector, norm = self._weighted(self._entries[entry_id][1])
+                for term, weight in vector.items():
+                    total[term] += weight / norm
+            norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
+            entry.centroid = cached = (self._generation, len(entry.members), dict(total), norm)
+        return cached[2], cached[3]
+
+    def centroid_cosine(self, sig: Signature, story: int) -> float:
+        """Return the cosine of a document's vector and a story's centroid."""
+        vector, norm = self._weighted(sig)
+        total, total_norm = self.centroid(story)
+        dot = sum([w * total[t] for t, w in vector.items() if t in total])
+        return dot / (norm * total_norm)
+
     def add(self, story: int, doc: Doc, sig: Signature | None) -> None:
         """Record that a document belongs to a story (creating the story if new)."""
         entry = self.stories.get(story)
@@ -270,15 +210,28 @@ class StoryIndex:
         entry.last_at = max(entry.last_at, doc.published_at)
         entry.topics |= doc.topics
         if doc.canonical_url:
-            self._by_url.setdefault(doc.canonical_url, story)
+            self._by_url.setdefault(doc.canonical_url, (story, doc.item_id))
         if doc.content_hash:
-            self._by_hash.setdefault(doc.content_hash, story)
+            self._by_hash.setdefault(doc.content_hash, (story, doc.item_id))
         if sig is not None and len(entry.members) < MEMBERS_KEPT:
-            self._index_signature(story, sig, doc.published_at)
+            self._index_signature(story, sig, doc)
 
-    def _index_signature(self, story: int, sig: Signature, when: datetime) -> None:
+    def prime(self, sigs: list[Signature]) -> None:
+        """Count a batch's signatures in the document frequencies before it is placed, so
+        that IDF does not depend on which of them arrive first."""
+        for sig in sigs:
+            if id(sig) not in self._primed:
+                self._primed.add(id(sig))
+                self._df.update(sig.keywords.keys())
+                self._df_docs += 1
+
+    def _index_signature(self, story: int, sig: Signature, doc: Doc) -> None:
+        if id(sig) not in self._primed:
+            self._df.update(sig.keywords.keys())
+            self._df_docs += 1
         entry_id = len(self._entries)
-        self._entries.append((story, sig))
+        self._entries.append((story, sig, doc.item_id))
+        when = doc.published_at
         self._entry_times.append(when.timestamp())
         self.stories[story].members.append(entry_id)
         for key in _band_keys(sig):
@@ -289,6 +242,20 @@ class StoryIndex:
     def signatures(self, story: int) -> list[Signature]:
         """Return the member signatures a story keeps."""
         return [self._entries[i][1] for i in self.stories[story].members]
+
+    def members(self, story: int) -> list[int]:
+        """Return the item ids of the members a story keeps (0 where not known)."""
+        return [self._entries[i][2] for i in self.stories[story].members]
+
+    def threshold_at(self, gap: timedelta) -> float:
+        """Return the same-event threshold for a document this far from a story's time span."""
+        share = min(1.0, abs(gap) / self.window) if self.window else 1.0
+        return self.event_threshold + EVENT_DECAY * share
+
+    def _gap(self, story: int, when: datetime) -> timedelta:
+        """Return how far a time lies outside a story's span (zero inside it)."""
+        entry = self.stories[story]
+        return max(entry.first_at - when, when - entry.last_at, timedelta(0))
 
     def _in_window(self, story: int, when: datetime, window: timedelta) -> bool:
         entry = self.stories[story]
@@ -325,27 +292,36 @@ class StoryIndex:
             (doc.canonical_url, self._by_url, "url"),
             (doc.content_hash, self._by_hash, "hash"),
         ):
-            story = table.get(key) if key else None
-            if story is not None:
-                return Match(story, kind, 1.0)
+            found = table.get(key) if key else None
+            if found is not None:
+                return Match(found[0], kind, 1.0, found[1])
         if sig is None:
             return None
         best: Match | None = None
+        closest: dict[int, tuple[float, int]] = {}  # story -> (best member cosine, its item)
         since = (doc.published_at - 2 * self.window).timestamp()
-        for entry_id in self._candidates(sig, since):
-            story, other = self._entries[entry_id]
+        for entry_id in sorted(self._candidates(sig, since)):
+            story, other, item = self._entries[entry_id]
             if not self._in_window(story, doc.published_at, self.window):
                 continue
             near = jaccard(sig, other)
             if near >= self.near_threshold:
-                candidate = Match(story, "near-duplicate", near)
-            else:
-                cosine = self.cosine(sig, other)
-                if cosine < self.event_threshold:
-                    continue
-                candidate = Match(story, "same-event", cosine)
-            if best is None or candidate.score > best.score:
-                best = candidate
+                if best is None or near > best.score:
+                    best = Match(story, "near-duplicate", near, item)
+                continue
+            cosine = self.cosine(sig, other)
+            if cosine > closest.get(story, (-1.0, 0))[0]:
+                closest[story] = (cosine, item)
+        for story, (cosine, item) in closest.items():
+            if (
+                len(self.stories[story].members) > 1
+                and cosine >= CENTROID_FLOOR * self.event_threshold
+            ):
+                # A story told several ways: the document may match what they share best.
+                cosine = max(cosine, self.centroid_cosine(sig, story))
+            wanted = self.threshold_at(self._gap(story, doc.published_at))
+            if cosine >= wanted and (best is None or cosine > best.score):
+                best = Match(story, "same-event", cosine, item)
         return best
 
     def related(
@@ -355,7 +331,7 @@ class StoryIndex:
         scores: dict[int, float] = {}
         since = (doc.published_at - timedelta(days=RELATED_DAYS)).timestamp()
         for entry_id in self._candidates(sig, since):
-            story, other = self._entries[entry_id]
+            story, other, _ = self._entries[entry_id]
             entry = self.stories[story]
             if story == exclude or entry.first_at > doc.published_at:
                 continue
@@ -368,3 +344,18 @@ class StoryIndex:
             scores[story] = max(scores.get(story, 0.0), score)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return [(story, round(score, 4)) for story, score in ranked[: self.max_related]]
+
+
+def place(
+    index: StoryIndex, doc: Doc, sig: Signature, new_key: int, related: bool = False
+) -> tuple[Match | None, list[tuple[int, float]]]:
+    """Return where a document goes (None: a new story keyed `new_key`) and, for a new story
+    when asked, its related earlier stories; the index learns the document either way."""
+    match = index.match(doc, sig)
+    if match is None:
+        found = index.related(doc, sig) if related else []
+        index.add(new_key, doc, sig)
+        return None, found
+    # A near-duplicate adds no new wording: only a same-event join keeps the signature.
+    index.add(match.story, doc, sig if match.kind == "same-event" else None)
+    return match, []

@@ -31,6 +31,7 @@ from aggregator.dedupe.index import (
     Match,
     Signature,
     StoryIndex,
+    place,
     signatures,
 )
 from aggregator.dedupe.store import ItemRow, StoryState
@@ -46,6 +47,7 @@ DEFAULT_LIMIT = 2000
 # Exact-hash matching needs real text: short teasers ("Read more") hash alike across items.
 MIN_HASH_WORDS = 20
 ADVISORY_LOCK = 0x61676764  # "aggd": one story writer at a time across workers
+JOINED_BY = {"hash": "content-hash"}  # the names a join's explanation uses for match kinds
 POOL_KEY = "dedupe_signature_pool"  # where a context keeps the signature workers (ctx.extras)
 
 
@@ -57,6 +59,7 @@ class _Run:
     stories: dict[int, StoryState] = field(default_factory=dict)  # index key -> story
     next_temp: int = -1  # index keys of new stories are negative until they get ids
     relations: list[tuple[int, int, float]] = field(default_factory=list)
+    joins: list[tuple[int, int, Match]] = field(default_factory=list)  # item, index key, match
     sources: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
 
@@ -84,16 +87,16 @@ def _load_index(run: _Run, since: datetime) -> None:
             max(0, len(row.signature or []) - 1),
         )
         topics = frozenset(store.header(row.signature).get("topics", []))
-        doc = Doc(0, row.title, "", row.published_at, topics=topics)
         for sig in store.members(row.signature) or [None]:
-            run.index.add(row.id, doc, sig)
-    for story_id, source_id, url, published_at, chash, words in store.story_items_since(
+            item = sig.item if sig is not None else 0
+            run.index.add(row.id, Doc(item, row.title, "", row.published_at, topics=topics), sig)
+    for story_id, source_id, url, published_at, chash, words, item in store.story_items_since(
         run.session, since
     ):
         run.stories[story_id].sources.add(source_id)
         usable_hash = chash if (words or 0) >= MIN_HASH_WORDS else None
         # Each item widens the story's time span and adds its URL and hash to the lookups.
-        run.index.add(story_id, Doc(0, "", "", published_at, url, usable_hash), None)
+        run.index.add(story_id, Doc(item, "", "", published_at, url, usable_hash), None)
 
 
 def _doc_for(run: _Run, row: ItemRow) -> tuple[Doc, str, tuple]:
@@ -112,13 +115,22 @@ def _contend(story: StoryState, item_id: int, title: str, item_rank: tuple) -> N
         story.contenders.append((item_rank, item_id, title))
 
 
-def _new_story(run: _Run, row: ItemRow, doc: Doc, sig: Signature, item_rank: tuple) -> None:
-    """Create a story for an item that matches none; relate it to similar earlier stories."""
+def _new_story(
+    run: _Run,
+    row: ItemRow,
+    doc: Doc,
+    sig: Signature,
+    item_rank: tuple,
+    related: list[tuple[int, float]],
+) -> None:
+    """Create a story (index key run.next_temp) for an item that matched none; relate it to
+    the similar earlier stories found."""
     key = run.next_temp
     run.next_temp -= 1
     story = StoryState(None, doc.title, doc.published_at, iso_week(doc.published_at), 1, row.id, 0)
     story.sources.add(row.source_id)
     story.topics |= doc.topics
+    sig.item = row.id
     story.members.append(sig)
     story.items.append(row.id)
     story.founder = f"{row.source_id}:{row.guid_hash}"
@@ -126,13 +138,14 @@ def _new_story(run: _Run, row: ItemRow, doc: Doc, sig: Signature, item_rank: tup
     story.slug = slugify(doc.title, fallback="story")
     _contend(story, row.id, doc.title, item_rank)
     run.stories[key] = story
-    run.relations += [(key, other, score) for other, score in run.index.related(doc, sig)]
-    run.index.add(key, doc, sig)
+    run.relations += [(key, other, score) for other, score in related]
 
 
 def _join(run: _Run, match: Match, row: ItemRow, doc: Doc, sig: Signature, rank_: tuple) -> None:
     """Add an item to a matched story: counts, earliest date, primary contender, wordings."""
     story = run.stories[match.story]
+    sig.item = row.id
+    run.joins.append((row.id, match.story, match))
     story.items.append(row.id)
     story.item_count += 1
     story.sources.add(row.source_id)
@@ -144,7 +157,6 @@ def _join(run: _Run, match: Match, row: ItemRow, doc: Doc, sig: Signature, rank_
     kept = story.stored_members + len(story.members)
     if match.kind == "same-event" and kept < MEMBERS_KEPT:
         story.members.append(sig)  # a new wording of the story: later items may match it
-    run.index.add(match.story, doc, sig if match.kind == "same-event" else None)
 
 
 def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> list[int]:
@@ -160,18 +172,23 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
     texts = [(doc.title, body) for doc, body, _ in docs]
     workers = min(2, os.cpu_count() or 1)
     big = workers > 1 and len(texts) >= PARALLEL_MIN_DOCS
-    pool = kept_pool(run.ctx.extras, POOL_KEY, workers, ["aggregator.dedupe.index"]) if big else None
+    pool = (
+        kept_pool(run.ctx.extras, POOL_KEY, workers, ["aggregator.dedupe.index"]) if big else None
+    )
     try:
-        # A big batch is hashed by the workers while this process loads the stored stories,
-        # then matched item by item as the signatures come in.
-        with closing(signatures(texts, pool=pool)) as sigs:
+        # A big batch is hashed by the workers while this process loads the stored stories;
+        # the batch's terms are counted (IDF) before any item is placed.
+        with closing(signatures(texts, pool=pool)) as made:
             if ready:
                 days = RELATED_DAYS + run.ctx.settings.dedupe.window_days
                 _load_index(run, ready[0].published_at - timedelta(days=days))
+            sigs = list(made)
+            run.index.prime(sigs)
             for row, (doc, _, item_rank), sig in zip(ready, docs, sigs, strict=True):
-                match = run.index.match(doc, sig)
+                # The same placement as group_documents: the index learns the item here.
+                match, related = place(run.index, doc, sig, run.next_temp, related=True)
                 if match is None:
-                    _new_story(run, row, doc, sig, item_rank)
+                    _new_story(run, row, doc, sig, item_rank, related)
                 else:
                     _join(run, match, row, doc, sig, item_rank)
                     kinds = report.details.setdefault("matched", {})
@@ -231,8 +248,24 @@ def _finish(run: _Run, report: StageReport) -> None:
             pairs[(a, b)] = score
     # Only new stories get relations, so none of these rows can exist yet.
     store.insert_relations(run.session, pairs)
+    store.insert_joins(run.session, _join_rows(run))
     claims.enqueue(run.session, "summarize", [s.id for s in new if s.id])
     report.details["stories_created"] = len(new)
+
+
+def _join_rows(run: _Run) -> list[dict[str, object]]:
+    """Return the item_joins rows of this run's joins (why each item joined its story)."""
+    return [
+        {
+            "item_id": item_id,
+            "story_id": run.stories[key].id,
+            "joined_by": JOINED_BY.get(match.kind, match.kind),
+            "score": round(float(match.score), 4),
+            "matched_item_id": match.member or None,
+        }
+        for item_id, key, match in run.joins
+        if run.stories[key].id is not None
+    ]
 
 
 def story_index(ctx: Context) -> StoryIndex:

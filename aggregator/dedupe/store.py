@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.db.claims import CHUNK
-from aggregator.db.models import Article, Item, Source, Story, StoryRelation
+from aggregator.db.models import Article, Item, ItemJoin, Source, Story, StoryRelation
 from aggregator.dedupe.index import Signature
 
 
@@ -142,8 +142,8 @@ def stories_since(session: Session, since: datetime) -> Iterator[StoryRow]:
 
 
 def story_items_since(session: Session, since: datetime) -> Iterator[tuple[Any, ...]]:
-    """Return (story id, source id, canonical URL, published, content hash, words) per item
-    of the stories published since a time."""
+    """Return (story id, source id, canonical URL, published, content hash, words, item id)
+    per item of the stories published since a time."""
     query = (
         select(
             Item.story_id,
@@ -152,6 +152,7 @@ def story_items_since(session: Session, since: datetime) -> Iterator[tuple[Any, 
             Item.published_at,
             Article.content_hash,
             Article.word_count,
+            Item.id,
         )
         .join(Story, Story.id == Item.story_id)
         .outerjoin(Article, Article.item_id == Item.id)
@@ -258,6 +259,13 @@ def set_item_stories(session: Session, placed: Iterable[tuple[int, int]]) -> Non
         table = Item.__table__
         stmt = update(table).where(table.c.id == bindparam("item"))
         session.execute(stmt.values(story_id=bindparam("story")), params)
+
+
+def insert_joins(session: Session, joins: list[dict[str, Any]]) -> None:
+    """Store why items joined their stories: item_id, story_id, joined_by, score,
+    matched_item_id per row."""
+    if joins:
+        session.execute(insert(ItemJoin.__table__), joins)
 
 
 def insert_relations(session: Session, pairs: dict[tuple[int, int], float]) -> None:

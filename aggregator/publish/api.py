@@ -102,6 +102,7 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
                     item_url=safe_url(i.url),
                     title=i.title,
                     published_at=iso_utc(i.published_at),
+                    joined_by=_joined_by(i, detail.items),
                 )
                 for i in detail.items
             ],
@@ -125,6 +126,21 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
         "discussion": thread_points(card),
 
         **history_fields(detail),  # API 1.1: revision, revisions, whats_new, corrections
+    }
+
+
+def _joined_by(item: Any, items: list[Any]) -> dict[str, Any] | None:
+    """Return why an item joined its story (signal, score, the member it matched), or None
+    for the item that founded it."""
+    if item.joined is None:
+        return None
+    kind, score, matched = item.joined
+    member = next((i for i in items if i.id == matched), None) if matched else None
+    return {
+        "kind": kind,
+        "score": round(score, 4),
+        "matched_item_url": safe_url(member.url) if member else None,
+        "matched_title": member.title if member else None,
     }
 
 

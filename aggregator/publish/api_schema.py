@@ -104,7 +104,30 @@ _ITEM = _obj(
                             "item_url": _nullable(_URI),
                             "title": _S,
                             "published_at": _TIME,
-                        }
+                            "joined_by": {
+                                **_nullable(
+                                    _obj(
+                                        {
+                                            "kind": {
+                                                "enum": [
+                                                    "near-duplicate",
+                                                    "same-event",
+                                                    "url",
+                                                    "content-hash",
+                                                ]
+                                            },
+                                            "score": {"type": "number"},
+                                            "matched_item_url": _nullable(_URI),
+                                            "matched_title": _nullable(_S),
+                                        }
+                                    )
+                                ),
+                                "description": "Why this item joined the story (API 1.1); "
+                                "null for the item that founded it.",
+                            },
+                        },
+                        # joined_by is new in 1.1: records written by 1.0 lack it.
+                        required=["name", "kind", "url", "item_url", "title", "published_at"],
                     ),
                 },
             }

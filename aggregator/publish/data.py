@@ -74,6 +74,8 @@ class ItemRow:
     kind: str
     engagement: dict[str, Any]
     collected_at: datetime | None = None  # when we first saw the item
+    # Why it joined the story (joined_by, score, matched_item_id); None for the founder.
+    joined: tuple[str, float, int | None] | None = None
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from aggregator.config import output_dir
 from aggregator.context import Context
 from aggregator.db.meta import set_meta
-from aggregator.db.models import Card, Item, Recap, Source, Story
+from aggregator.db.models import Card, Item, ItemJoin, Recap, Source, Story
 from aggregator.log import event
 from aggregator.publish import data as pd
 from aggregator.publish.export import select_records
@@ -242,8 +242,12 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
             Item.kind,
             Item.engagement,
             Item.collected_at,
+            ItemJoin.joined_by,
+            ItemJoin.score,
+            ItemJoin.matched_item_id,
         )
         .join(Source, Source.id == Item.source_id)
+        .outerjoin(ItemJoin, ItemJoin.item_id == Item.id)
         .where(Item.story_id.in_(ids))
         .order_by(Item.story_id, Item.published_at, Item.id)
     ):
@@ -259,7 +263,8 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
                 r[9],
                 r[10],
                 r[11] if isinstance(r[11], dict) else {},
-                r[12],
+                collected_at=r.collected_at,
+                joined=(r.joined_by, float(r.score), r.matched_item_id) if r.joined_by else None,
             )
         )
     return items

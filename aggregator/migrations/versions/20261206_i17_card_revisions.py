@@ -1,7 +1,7 @@
 """card revisions, corrections and webhook deliveries (developing stories, issue 17)
 
 Revision ID: i17
-Revises: 0001
+Revises: i16
 Create Date: 2026-12-06 20:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import aggregator.db.types
 
 revision: str = "i17"
-down_revision: str | None = "0001"
+down_revision: str | None = "i16"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -81,7 +81,10 @@ def expected_stories(ctx: Context) -> set[frozenset[int]]:
             .order_by(Item.published_at, Item.id)
         ).all()
     story_of: dict[int, int] = {}
-    for item, article, source in rows:
+    # The stage counts a batch's terms before placing it (IDF independent of arrival order).
+    sigs = [signature(item.title, article.text) for item, article, _ in rows]
+    index.prime(sigs)
+    for (item, article, source), sig in zip(rows, sigs, strict=True):
         doc = Doc(
             item.id,
             item.title,
@@ -91,7 +94,6 @@ def expected_stories(ctx: Context) -> set[frozenset[int]]:
             article.content_hash,
             TOPICS[source],
         )
-        sig = signature(item.title, article.text)
         match = index.match(doc, sig)
         if match is None:
             index.related(doc, sig)

@@ -1,0 +1,196 @@
+"""Document signatures: MinHash of word shingles (near-duplicates) and weighted terms
+(same-event evidence); plain data, made in worker processes for big batches."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+NUM_PERM = 64
+BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard share a bucket with high probability
+SHINGLE = 3
+MAX_SIGNATURE_TOKENS = 300
+MAX_TEXT_WORDS = 1500  # terms are counted over this many words of the text
+MAX_KEYWORDS = 80  # terms a signature keeps (by count; the index weighs them by IDF)
+TITLE_WEIGHT = 2.0  # a title word counts as this many occurrences
+NAME_BOOST = 1.5  # a word written capitalised inside a sentence (a name) weighs this much more
+
+
+def _constants(label: str) -> np.ndarray:
+    # Derived from sha256, not a seeded RNG: stored signatures must stay comparable across
+    # numpy versions.
+    digests = (hashlib.sha256(f"minhash:{label}:{i}".encode()).digest() for i in range(NUM_PERM))
+    return np.array([int.from_bytes(d[:8], "big") | 1 for d in digests], dtype=np.uint64)
+
+
+_A, _B = _constants("a"), _constants("b")
+_WORD = re.compile(r"\w+")
+# Capitalised words after a lower-case word (or comma) are a name, not a sentence start.
+# (No look-behind: this form is about twice as fast.)
+_NAME = re.compile(r"[a-z,;] ([A-Z][a-z]\w*(?: [A-Z][a-z]\w*)*)")
+_STOP_WORDS = """a about after again all also an and any are as at be been before being but by can could
+    did do does for from had has have he her his how i if in into is it its just may me more
+    most my new no not now of on one only or other our out over said says she so some such than
+    that the their them then there these they this those through to too two up us was we were
+    what when where which while who will with would you your year years week today first last
+    du de la le les des et en un une der die das und ein eine el los las y del"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def tokens(text: str) -> list[str]:
+    """Return lower-case word tokens (NFKC-folded) of a text."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+_TOKEN_HASHES: dict[str, int] = {}  # crc32 per token, memoised (bounded)
+
+
+def _token_hashes(words: list[str]) -> list[int]:
+    """Return the crc32 of each token (stable across processes, unlike hash())."""
+    out = list(map(_TOKEN_HASHES.get, words))  # map with a dict lookup runs in C
+    if None not in out:
+        return out  # type: ignore[return-value]
+    for i, value in enumerate(out):
+        if value is None:
+            value = out[i] = zlib.crc32(words[i].encode("utf-8"))
+            if len(_TOKEN_HASHES) < 500_000:
+                _TOKEN_HASHES[words[i]] = value
+    return out  # type: ignore[return-value]
+
+
+def minhash(words: list[str]) -> np.ndarray:
+    """Return the NUM_PERM MinHash values (uint32) of a token list's 3-shingles."""
+    hashes = np.array(_token_hashes(words), dtype=np.uint64)
+    if len(hashes) >= SHINGLE:
+        # A shingle's hash mixes its tokens' hashes.
+        mixed = hashes[:-2] * np.uint64(0x9E3779B1) ^ hashes[1:-1] * np.uint64(0x85EBCA77)
+        shingles = (mixed ^ hashes[2:]) & np.uint64(0xFFFFFFFF)
+    else:
+        shingles = hashes
+    if len(shingles) == 0:
+        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    # Multiply-shift hashing (a*x + b mod 2^64, high 32 bits): one family member per row.
+    values = (np.outer(_A, shingles) + _B[:, None]) >> np.uint64(32)
+    return values.min(axis=1).astype(np.uint32)
+
+
+_TERMS: dict[str, str] = {}  # word -> its term ("" for a stop word), memoised (bounded)
+
+
+def stem(word: str) -> str:
+    """Return a word without a plural or verb ending ("robbers" -> "robber", "disguised" ->
+    "disguis"), so that inflections of one word count as one term."""
+    if len(word) > 4 and not word[-1].isdigit():
+        for suffix in ("ing", "ed", "es", "s"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                return word[: -len(suffix)]
+    return word
+
+
+def _term(word: str) -> str:
+    """Return the term a word counts as: its stem, or "" for a stop word or a lone letter."""
+    found = _TERMS.get(word)
+    if found is None:
+        keep = word not in _STOP and (len(word) > 1 or word.isdigit())
+        found = stem(word) if keep else ""
+        if len(_TERMS) < 500_000:
+            _TERMS[word] = found
+    return found
+
+
+def _count_terms(words: list[str], weight: float, into: Counter[str]) -> None:
+    """Add each word's term to the counts, `weight` per occurrence."""
+    # Looking words up and counting terms both run in C (map, Counter); Python only sees
+    # words met for the first time.
+    terms = list(map(_TERMS.get, words))
+    if None in terms:
+        terms = [t if t is not None else _term(w) for t, w in zip(terms, words, strict=True)]
+    counts = Counter(terms)
+    counts.pop("", None)
+    if weight == 1.0:
+        into.update(counts)
+    else:
+        for term, count in counts.items():
+            into[term] += count * weight
+
+
+_WEIGHTS: dict[float, float] = {}  # sublinear weight per count (counts are few and small)
+
+
+def keywords(title_words: list[str], text_words: list[str], names: set[str]) -> dict[str, float]:
+    """Return the MAX_KEYWORDS heaviest stemmed terms with their sublinear weights: counts
+    (title words count more), names boosted, numbers kept."""
+    counts: Counter[str] = Counter()
+    _count_terms(text_words[:MAX_TEXT_WORDS], 1.0, counts)
+    _count_terms(title_words, TITLE_WEIGHT, counts)
+    out = {}
+    # sorted (C, stable) is faster than most_common's heap here and keeps the same order.
+    for term, count in sorted(counts.items(), key=itemgetter(1), reverse=True)[:MAX_KEYWORDS]:
+        weight = _WEIGHTS.get(count)
+        if weight is None:
+            weight = _WEIGHTS[count] = round(1.0 + math.log(count), 3)
+        out[term] = round(weight * NAME_BOOST, 3) if term in names else weight
+    return out
+
+
+@dataclass
+class Signature:
+    """What matching needs to know about one document: MinHash values and keyword weights."""
+
+    minhash: np.ndarray
+    keywords: dict[str, float]
+    item: int = field(default=0, compare=False)  # the item it was made from (0: not known)
+    # (index generation, IDF-weighted vector, its norm): redone only when the IDF table changes.
+    weighted: tuple[int, dict[str, float], float] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the signature as JSON-ready data."""
+        out: dict[str, Any] = {"mh": [int(v) for v in self.minhash], "kw": self.keywords}
+        if self.item:
+            out["item"] = self.item
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Signature:
+        """Return a signature from its JSON form."""
+        keywords = dict(data.get("kw") or {})
+        return cls(np.asarray(data["mh"], dtype=np.uint32), keywords, int(data.get("item") or 0))
+
+
+def signature(title: str, text: str) -> Signature:
+    """Return the signature of a document from its title and text."""
+    text = unicodedata.normalize("NFKC", text[:20_000])
+    title_words, text_words = tokens(title), _WORD.findall(text.casefold())
+    names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}
+    return Signature(
+        minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]),
+        keywords(title_words, text_words, names),
+    )
+
+
+def signature_pair(pair: tuple[str, str]) -> Signature:
+    return signature(*pair)
+
+
+def jaccard(a: Signature, b: Signature) -> float:
+    """Return the estimated Jaccard similarity of two documents' shingle sets."""
+    same = a.minhash == b.minhash
+    return np.count_nonzero(same) / same.size  # exact, like the mean of the booleans
+
+
+def _band_keys(sig: Signature) -> list[tuple[int, bytes]]:
+    """Return the LSH bucket keys of a signature: (band, that band's bytes)."""
+    raw = sig.minhash.tobytes()
+    width = len(raw) // BANDS
+    return [(band, raw[band * width : (band + 1) * width]) for band in range(BANDS)]
