@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.collect.encoding import decode_feed_text, media_type
+from aggregator.charset import decode_feed, media_type
 from aggregator.collect.jsonfeed import parse_json_feed
 from aggregator.collect.urls import canonical_url
 
@@ -141,9 +141,10 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     if not body.strip():
         return ParsedFeed(None, None, [], warning=f"rss: {url}: empty body", bozo=True)
     mtype = media_type(headers.get("content-type", ""))
-    text = decode_feed_text(body, headers.get("content-type", ""))
+    decoded = decode_feed(body, headers.get("content-type", ""))
+    text = decoded.text
     if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")) or "json" in mtype:
-        return parse_json_feed(text, url, now)
+        return _charset_warned(parse_json_feed(text, url, now), decoded.warning("rss", url))
     relative = bool(_RELATIVE_REF.search(text.lower()))
     response_headers = {"content-type": f"{mtype or 'application/xml'}; charset=utf-8"}
     if relative:
@@ -157,7 +158,14 @@ def _parse(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
         sanitize_html=False,
         resolve_relative_uris=relative,
     )
-    return _from_feedparser(data, url, now)
+    return _charset_warned(_from_feedparser(data, url, now), decoded.warning("rss", url))
+
+
+def _charset_warned(feed: ParsedFeed, warning: str | None) -> ParsedFeed:
+    """Return the feed with the charset warning added when it has no other warning."""
+    if warning and not feed.warning:
+        feed.warning = warning
+    return feed
 
 
 def _from_feedparser(data: Any, url: str, now: datetime) -> ParsedFeed:

@@ -223,7 +223,7 @@ def _store_article(session: Session, ctx: Context, outcome: Outcome) -> Article:
     article.language = (found.language or None) and found.language[:16]
     article.text, article.word_count = found.text, found.word_count
     article.content_hash, article.method = found.content_hash, found.method[:32]
-    article.error = found.error
+    article.error = found.error or found.warning
     article.raw_html = found.raw_html if keep_html else None
     article.extracted_at = utcnow()
     return article
