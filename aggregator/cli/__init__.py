@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from aggregator import __version__
-from aggregator.cli.common import State, UserError, handle_errors, pass_state
+from aggregator.cli.common import State, UserError, check_site_dir, handle_errors, pass_state
 from aggregator.config import resolve_config_path
 from aggregator.db.session import DatabaseError
 from aggregator.log import setup_logging
@@ -164,11 +164,17 @@ def summarize(state: State) -> None:
 @main.command()
 @click.option("--serve", is_flag=True, help="Serve the built site on 127.0.0.1 afterwards.")
 @click.option("--port", default=8000, show_default=True, help="Port for --serve.")
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Build into a non-empty output_dir we did not create (keeps its files).",
+)
 @pass_state
 @handle_errors
-def publish(state: State, serve: bool, port: int) -> None:
+def publish(state: State, serve: bool, port: int, adopt: bool) -> None:
     """Build the static site, feeds, planner API and search index."""
-    run_single_stage(state, "publish")
+    check_site_dir(state, adopt)
+    run_single_stage(state, "publish", adopt=adopt)
     if serve:
         from aggregator.config import output_dir
 
@@ -201,6 +207,7 @@ def recap(state: State, week: str | None) -> None:
 @handle_errors
 def run(state: State, once: bool) -> None:
     """Run the scheduler (collect, process, publish, recap); --once runs every stage once."""
+    check_site_dir(state)
     if not once:
         from aggregator.schedule import run_scheduler
 

@@ -68,3 +68,14 @@ class State:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def check_site_dir(state: State, adopt: bool = False) -> None:
+    """Refuse (exit 2) an output_dir the site must not build into, before any work starts."""
+    from aggregator.publish.stage import check_site_dir as check
+    from aggregator.publish.writer import UnsafeOutputDir
+
+    try:
+        check(state.settings(), adopt)
+    except UnsafeOutputDir as exc:
+        raise UserError(str(exc), 2) from None
