@@ -59,3 +59,51 @@ def test_publish_refuses_the_folder_holding_config_and_database(tmp_path: Path) 
         assert "contains" in result.stderr and "aggregator.toml" in result.stderr
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     assert (tmp_path / "aggregator.toml").exists()
+
+
+def _corrupt_after_header(path: Path) -> None:
+    """Overwrite every page after the first with junk: the SQLite header stays intact."""
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(bytes((i * 7 + 3) % 256 for i in range(size - 4096)))
+
+
+# Problem 7: a corrupt SQLite file made `status` print an 81-line traceback.
+@pytest.mark.parametrize(
+    "command",
+    [("status",), ("status", "--json"), ("collect",), ("export",), ("subscribers", "list")],
+)
+def test_cli_corrupt_database_is_one_line_exit_2(tmp_path: Path, command: tuple[str, ...]) -> None:
+    write_config(tmp_path, "site")
+    assert aggregator("db", "upgrade", cwd=tmp_path).returncode == 0
+    database = tmp_path / "agg.db"
+    _corrupt_after_header(database)
+    assert database.read_bytes()[:16] == b"SQLite format 3\x00"
+    result = aggregator(*command, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    line = result.stderr
+    assert str(database) in line and "malformed" in line and "backup" in line
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ('[[sources]]\nkind = "rss"\nname = "a"\nurl = "https://a.test/f"\nevery = inf\n',
+         "sources[0].every"),
+        ('[[sources]]\nkind = "rss"\nname = "a"\nurl = "https://a.test/f"\nevery = "0.5s"\n',
+         "sources[0].every"),
+        ("[fetch]\ntimeout = inf\n", "fetch.timeout"),
+        ("[fetch]\ntimeout = 1e308\n", "fetch.timeout"),
+        ("[fetch]\ntimeout = nan\n", "fetch.timeout"),
+        ('[schedule]\ncollect_every = "9999999d"\n', "schedule.collect_every"),
+        ("[llm]\ntimeout = 1e9\n", "llm.timeout"),
+    ],
+)  # fmt: skip
+def test_cli_config_numbers_must_be_finite_and_sane(tmp_path: Path, setting: str, key: str) -> None:
+    write_config(tmp_path, "site", setting)
+    result = aggregator("check-config", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: config: {key}: "), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
