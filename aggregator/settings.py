@@ -124,9 +124,7 @@ class FetchSettings(_Section):
 
     _durations = field_validator(
         "min_interval", "max_interval", "max_backoff", "source_deadline", mode="before"
-    )(
-        classmethod(lambda cls, v: parse_duration(v))
-    )
+    )(classmethod(lambda cls, v: parse_duration(v)))
 
 
 class ModelPrice(_Section):

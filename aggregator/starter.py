@@ -1,6 +1,6 @@
 """The commented starter configuration that `aggregator init` writes."""
 
-STARTER_CONFIG = '''\
+STARTER_CONFIG = """\
 # aggregator.toml: configuration of the news-aggregator summarizer.
 # Every key is optional unless marked; the values shown are the defaults.
 # Durations accept 45s, 30m, 1h, 2d, 1w. Full reference: docs/configuration.md
@@ -25,8 +25,11 @@ url = "sqlite:///aggregator.db"
 [fetch]
 allow_private_networks = false    # true only for local testing and the demo
 connect_timeout = 10.0            # seconds
-timeout = 20.0                    # seconds for a whole request
+timeout = 20.0                    # seconds for a whole request: connect, headers and body
+source_deadline = "60s"           # a source's article pages in one run; the rest wait a run
 max_body_bytes = 15728640         # 15 MiB, enforced while streaming and after decompression
+                                  # (also for compressed bodies that do not say so)
+max_entries = 1000                # newest entries kept per feed fetch
 max_redirects = 5
 per_host_concurrency = 2
 concurrency = 32                  # requests in flight across all hosts
@@ -147,4 +150,4 @@ subreddit = "LocalLLaMA"
 listing = "hot"
 min_score = 100
 every = "1h"
-'''
+"""

@@ -24,7 +24,7 @@ FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
-MAX_INFLATED = 50 * 1024 * 1024
+MAX_INFLATED = 15 * 1024 * 1024  # the fetch cap ([fetch] max_body_bytes default), after inflating
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 CRASH_MARK = "parser failed"  # in the warning when parse_feed caught an unexpected exception
 # A relative href/src in escaped or CDATA HTML; only then is feedparser's (slow) resolver needed.
