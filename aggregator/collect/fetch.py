@@ -137,6 +137,22 @@ class Fetcher:
                 raise Blocked(f"{reason} (host {host})")
         return addresses
 
+    def refused(self, url: str) -> str | None:
+        """Return why a URL must not be reached (the guard every fetch passes), or None.
+
+        For clients that open their own connections (praw): checked before each use.
+        """
+        try:
+            host, port = self._precheck(url)
+            self._checked_addresses(host, port)
+        except FetchError as exc:
+            return exc.detail
+        except Blocked as exc:
+            return str(exc)
+        except httpcore.ConnectError:
+            return None  # unresolvable: the client's own error says so
+        return None
+
     @contextmanager
     def _host_slot(self, host: str) -> Iterator[None]:
         """Hold one of the host's few concurrent-request slots (politeness)."""

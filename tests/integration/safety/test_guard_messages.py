@@ -28,3 +28,32 @@ def test_refused_address_wins_over_robots(make_settings: Callable[..., Settings]
     assert error.startswith(f"fetch: {url}: refused: 127.0.0.1 is a loopback address ("), error
     assert "robots" not in error
     assert "allow_private_networks" in error
+
+
+# Problem 6: praw connected to a loopback oauth_url with private networks disallowed.
+@pytest.mark.parametrize("field", ["oauth_url", "reddit_url"])
+def test_reddit_urls_pass_the_address_guard(
+    make_settings: Callable[..., Settings], field: str
+) -> None:
+    from aggregator.collect.fetch import Fetcher
+    from aggregator.collect.reddit import RedditError, collect_subreddit, make_reddit
+    from aggregator.demo.reddit_api import RedditAPIServer
+    from aggregator.settings import RedditSource
+
+    with RedditAPIServer({"MachineLearning": []}) as api:
+        reddit = {"client_id": "i", "client_secret": "s", "user_agent": "tests", field: api.url}
+        source = {"kind": "reddit", "name": "r/ML", "subreddit": "MachineLearning"}
+        settings = make_settings(
+            reddit=reddit, sources=[source], fetch={"allow_private_networks": False}
+        )
+        config = settings.sources[0]
+        assert isinstance(config, RedditSource)
+        fetcher = Fetcher(settings.fetch, settings.site.base_url)
+        client = make_reddit(settings.reddit, fetcher.user_agent, 5)
+        with pytest.raises(RedditError) as caught:
+            collect_subreddit(config, settings.reddit, fetcher, reddit=client)
+        fetcher.close()
+        assert api.requests == []  # refused before any connection
+    message = str(caught.value)
+    assert message.startswith(f"collect: r/MachineLearning: {api.url}: refused: 127.0.0.1 is a")
+    assert "allow_private_networks" in message
