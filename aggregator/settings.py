@@ -222,6 +222,19 @@ class EmailSettings(_Section):
     starttls: bool = False
     ssl: bool = False
     from_address: str = "Signal <recap@localhost>"
+    # Where `aggregator serve-unsubscribe` is reachable over https (RFC 8058 one-click); empty:
+    # the email links to the site's unsubscribe/ page and the mailto route, with no POST header.
+    unsubscribe_endpoint: str = ""
+    # Does the SMTP server offer SMTPUTF8 (RFC 6531)? "auto" asks it when an address needs it.
+    smtputf8: Literal["auto", "yes", "no"] = "auto"
+
+    @field_validator("unsubscribe_endpoint")
+    @classmethod
+    def _https_endpoint(cls, value: str) -> str:
+        if value and urlsplit(value).scheme != "https":
+            raise ValueError("must be an https:// URL (RFC 8058 one-click unsubscribe)")
+        return value
+
     # SMTP_USERNAME / SMTP_PASSWORD / AGGREGATOR_SECRET_KEY from the environment only.
     username: str | None = Field(None, exclude=True)
     password: SecretStr | None = Field(None, exclude=True)

@@ -87,6 +87,8 @@ smtp_port = 25
 starttls = false
 ssl = false
 from_address = "Signal <recap@localhost>"
+unsubscribe_endpoint = ""         # https URL of `aggregator serve-unsubscribe` (one-click)
+smtputf8 = "auto"                 # does the server take non-ASCII addresses? auto: ask it
 
 [retention]
 raw_html_days = 0                 # keep fetched article HTML this long (0: not at all)

@@ -311,11 +311,16 @@ def export(state: State, since: str, topic: str | None, fmt: str) -> None:
     write_records(records, fmt, sys.stdout)
 
 
-from aggregator.cli.subscribers import deliver, subscribers  # noqa: E402 (needs main defined)
+from aggregator.cli.subscribers import (  # noqa: E402 (needs main defined)
+    deliver,
+    serve_unsubscribe,
+    subscribers,
+)
 from aggregator.evals.cli import eval_group  # noqa: E402
 
 main.add_command(subscribers)
 main.add_command(deliver)
+main.add_command(serve_unsubscribe)
 main.add_command(eval_group)
 
 if __name__ == "__main__":  # pragma: no cover

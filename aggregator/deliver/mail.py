@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP as _SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from html import escape
 from typing import Any
@@ -22,6 +23,9 @@ from aggregator.recap.compose import RecapDoc
 from aggregator.settings import EmailSettings, Settings
 
 _TOKEN_PURPOSE = b"unsubscribe\0"
+# RFC 5322 allows 998 characters a line; Python's default (78) makes it RFC 2047-encode the
+# ~80-character List-Unsubscribe URL, which mail clients then do not read as a link.
+POLICY = _SMTP_POLICY.clone(max_line_length=998)
 SMTP_TIMEOUT = 30.0
 # Inline styles only: mail clients drop <style> blocks and never fetch remote CSS or images.
 _BODY = "margin:0;padding:24px;background:#f6f6f4;font-family:Georgia,serif;color:#1d1d1b;"
@@ -89,9 +93,9 @@ def read_token(secret: bytes, token: str) -> str | None:
         return None
 
 
-def unsubscribe_url(base_url: str, token: str) -> str:
-    """Return the site's unsubscribe page address for a token."""
-    return f"{base_url}unsubscribe/?token={quote(token, safe='')}"
+def unsubscribe_url(page: str, token: str) -> str:
+    """Return the unsubscribe address (the site's page or the endpoint) for a token."""
+    return f"{page}?token={quote(token, safe='')}"
 
 
 def recap_url(base_url: str, week: str) -> str:
@@ -197,11 +201,13 @@ def build_message(
     base_url: str,
     token: str,
     msgid: str,
+    endpoint: str = "",
 ) -> EmailMessage:
     """Return the recap email for one subscriber with its List-Unsubscribe headers (RFC 2369, 8058)."""
     link = recap_url(base_url, recap.week)
-    unsub = unsubscribe_url(base_url, token)
-    msg = EmailMessage()
+    # One-click (RFC 8058) only where something answers the POST: the configured endpoint.
+    unsub = unsubscribe_url(endpoint or f"{base_url}unsubscribe/", token)
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = f"{site_title} weekly recap: {recap.title}"
     msg["From"] = from_address
     msg["To"] = Address(addr_spec=to)
@@ -210,7 +216,8 @@ def build_message(
     reply_to = parseaddr(from_address)[1]
     mailto = f"mailto:{reply_to}?subject={quote('unsubscribe ' + token)}" if reply_to else ""
     msg["List-Unsubscribe"] = f"<{unsub}>" + (f", <{mailto}>" if mailto else "")
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if endpoint:
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["List-Id"] = f"{site_title} weekly recap <recap.{urlsplit(base_url).hostname or 'local'}>"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(render_text(recap, stories, link, unsub, site_title), charset="utf-8",
@@ -265,6 +272,10 @@ class SmtpSender:
         """Send one message to one address; raise SendError saying whether to retry."""
         try:
             self._ready().send_message(msg, to_addrs=[to])
+        except (
+            smtplib.SMTPNotSupportedError
+        ) as exc:  # SMTPUTF8 needed, not offered: never deliverable
+            raise SendError(f"deliver: {to}: {exc}", transient=False) from None
         except smtplib.SMTPRecipientsRefused as exc:  # this address only
             code, text = next(iter(exc.recipients.values()), (550, b""))
             raise _refused(code, text) from None
@@ -287,6 +298,23 @@ class SmtpSender:
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
             self.smtp = None
+
+
+def smtputf8_offered(settings: EmailSettings) -> bool:
+    """Return whether addresses with a non-ASCII local part can be sent (asks the server on auto)."""
+    if settings.smtputf8 != "auto":
+        return settings.smtputf8 == "yes"
+    if not settings.enabled:
+        return False
+    sender = SmtpSender(settings)
+    try:
+        smtp = sender._ready()
+        smtp.ehlo_or_helo_if_needed()
+        return bool(smtp.has_extn("smtputf8"))
+    except (smtplib.SMTPException, OSError):
+        return False
+    finally:
+        sender.close()
 
 
 def _text(exc: smtplib.SMTPResponseException) -> str:

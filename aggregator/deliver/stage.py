@@ -136,7 +136,7 @@ def compose(
     return build_message(
         letter.recap, letter.stories, to=subscriber.email, from_address=s.email.from_address,
         site_title=s.site.title, base_url=s.site.base_url, token=make_token(secret, subscriber.email),
-        msgid=msgid,
+        msgid=msgid, endpoint=s.email.unsubscribe_endpoint,
     )  # fmt: skip
 
 

@@ -46,6 +46,8 @@ def test_publish_refuses_a_folder_it_did_not_create(tmp_path: Path) -> None:
     assert adopted.returncode == 0, adopted.stderr
     assert (www / "index.php").read_text() == "someone else's site"
     assert (www / "index.html").exists() and (www / ".manifest.json").exists()
+    # Problem 5: the recap email's unsubscribe link used to be a 404.
+    assert "List-Unsubscribe" in (www / "unsubscribe/index.html").read_text(encoding="utf-8")
     again = aggregator("publish", cwd=tmp_path)  # ours now: no --adopt needed
     assert again.returncode == 0 and (www / "index.php").exists()
 
