@@ -275,7 +275,8 @@ class SmtpSender:
         except (
             smtplib.SMTPNotSupportedError
         ) as exc:  # SMTPUTF8 needed, not offered: never deliverable
-            raise SendError(f"deliver: {to}: {exc}", transient=False) from None
+            detail = "the address needs SMTPUTF8, which the SMTP server does not offer"
+            raise SendError(f"deliver: {detail} ({exc})", transient=False) from None
         except smtplib.SMTPRecipientsRefused as exc:  # this address only
             code, text = next(iter(exc.recipients.values()), (550, b""))
             raise _refused(code, text) from None

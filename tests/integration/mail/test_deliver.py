@@ -302,3 +302,19 @@ def test_deliver_command_exits_non_zero_on_a_permanent_failure(
     assert result.exit_code == 1, result.output
     assert "1 delivery(ies) failed for good" in result.output
     assert inbox.count() == {ok: 1}
+
+
+def test_status_shows_delivery_counts_and_failures(mail_ctx, smtp) -> None:
+    from aggregator.cli.status import collect_status
+
+    inbox, _ = smtp
+    ok, refused = setup(mail_ctx, 2)
+    inbox.refuse[refused] = ["550 5.1.1 No such user"]
+    run_deliver(mail_ctx)
+    with mail_ctx.session() as session:
+        document = collect_status(session, mail_ctx.settings)
+    deliveries = document["deliveries"]
+    assert deliveries["counts"] == {"failed": 1, "sent": 1}
+    (failure,) = deliveries["failures"]
+    assert "550 5.1.1 No such user" in failure["last_error"]
+    assert refused not in json.dumps(deliveries) and ok not in json.dumps(deliveries)
