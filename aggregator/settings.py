@@ -225,6 +225,8 @@ class EmailSettings(_Section):
     # Where `aggregator serve-unsubscribe` is reachable over https (RFC 8058 one-click); empty:
     # the email links to the site's unsubscribe/ page and the mailto route, with no POST header.
     unsubscribe_endpoint: str = ""
+    # The sender's postal address, shown in every email's footer (CAN-SPAM requires one).
+    postal_address: str = ""
     # Does the SMTP server offer SMTPUTF8 (RFC 6531)? "auto" asks it when an address needs it.
     smtputf8: Literal["auto", "yes", "no"] = "auto"
 

@@ -87,6 +87,7 @@ smtp_port = 25
 starttls = false
 ssl = false
 from_address = "Signal <recap@localhost>"
+postal_address = ""               # shown in each email's footer (CAN-SPAM)
 unsubscribe_endpoint = ""         # https URL of `aggregator serve-unsubscribe` (one-click)
 smtputf8 = "auto"                 # does the server take non-ASCII addresses? auto: ask it
 

@@ -58,6 +58,7 @@ def test_deliver_sends_multipart_recap_with_unsubscribe_headers(mail_ctx, smtp) 
     assert "mailto:recap@news.example.org?subject=unsubscribe" in msg["List-Unsubscribe"]
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
+    assert "    Our card: http://127.0.0.1:8000/items/" in text  # our page, with its quotes
     for part in (text, html):
         assert "Model launch" in part and "Café paper 💡" in part
         assert "http://127.0.0.1:8000/recaps/2026-W47/" in part

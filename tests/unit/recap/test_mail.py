@@ -124,3 +124,34 @@ def test_list_unsubscribe_is_plain_ascii_in_the_raw_bytes() -> None:
     ).encode()
     assert line == expected and b"=?" not in line
     assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+
+
+def test_recap_email_layout_for_readers_and_mail_operators() -> None:
+    from aggregator.deliver.mail import StoryRef as Ref
+
+    stories = {
+        1: Ref(1, "Model one ships " * 4, "Cheaper tokens for everyone who serves models " * 2,
+               "https://a.example/1", "https://news.example.org/items/2026/11/model-one/"),
+        2: STORIES[2],
+    }  # fmt: skip
+    msg = build_message(
+        sample_recap(), stories, to="reader@example.org", from_address="Signal <recap@news.example.org>",
+        site_title="Signal", base_url="https://news.example.org/", token="t.k", msgid="<m@x>",
+        postal_address="1 Example Road, Exampletown", language="de",
+    )  # fmt: skip
+    text = msg.get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    assert all(len(line) <= 78 or "://" in line for line in lines)
+    assert "  * Model one ships Model one ships" in text  # each story has its line
+    assert "    Our card: https://news.example.org/items/2026/11/model-one/" in lines
+    assert "    Original: https://a.example/1" in lines
+    assert "Sent by Signal <recap@news.example.org>, 1 Example Road, Exampletown." in " ".join(
+        lines
+    )
+    html = msg.get_body(("html",)).get_content()
+    assert '<html lang="de">' in html and 'name="viewport"' in html
+    assert "display:none" in html and "Prices fell" in html.split("<table")[0]  # preheader
+    assert 'role="presentation" width="620"' in html and "max-width:620px" in html
+    assert 'href="https://news.example.org/items/2026/11/model-one/"' in html
+    assert '(<a href="https://a.example/1"' in html
+    assert "1 Example Road, Exampletown" in html and "javascript:" not in html
