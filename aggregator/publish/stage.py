@@ -25,7 +25,7 @@ from aggregator.publish.paths import safe_week
 from aggregator.publish.sanitize import clean_text
 from aggregator.publish.search import INDEX_DIR, index_site
 from aggregator.publish.site import build_site
-from aggregator.publish.writer import check_output_dir
+from aggregator.publish.writer import UnsafeOutputDir, check_output_dir
 from aggregator.report import StageReport
 from aggregator.settings import Settings
 
@@ -321,7 +321,8 @@ def run_publish(
     except Exception as exc:  # one failed build must not stop the scheduler; the site is intact
         event(log, "publish failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
         report.processed = report.failed = 1
-        report.errors.append(f"publish: {type(exc).__name__}: {exc}")
+        unsafe = isinstance(exc, UnsafeOutputDir)  # already one line naming the folder
+        report.errors.append(str(exc) if unsafe else f"publish: {type(exc).__name__}: {exc}")
         return report
     report.processed = report.succeeded = result.stories
     report.details.update(
