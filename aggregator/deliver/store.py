@@ -49,8 +49,8 @@ def normalize_email(text: str, smtputf8: bool = True) -> str:
         return checked.ascii_email.lower()
     if not smtputf8:
         raise SubscriberError(
-            f"subscribers: {shown!r} has a non-ASCII name before the @, which needs SMTPUTF8, "
-            "and the SMTP server does not offer it; it could never be delivered"
+            f"subscribers: {shown!r} has a non-ASCII name before the @: it needs SMTPUTF8, "
+            "which the SMTP server did not offer (set [email] smtputf8 = \"yes\" if it does)"
         )
     return checked.normalized.lower()
 
