@@ -50,7 +50,7 @@ def normalize_email(text: str, smtputf8: bool = True) -> str:
     if not smtputf8:
         raise SubscriberError(
             f"subscribers: {shown!r} has a non-ASCII name before the @: it needs SMTPUTF8, "
-            "which the SMTP server did not offer (set [email] smtputf8 = \"yes\" if it does)"
+            'which the SMTP server did not offer (set [email] smtputf8 = "yes" if it does)'
         )
     return checked.normalized.lower()
 
