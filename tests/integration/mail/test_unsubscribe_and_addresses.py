@@ -67,3 +67,21 @@ def test_idna_domain_is_stored_ascii_and_smtputf8_is_required_for_local_parts() 
     assert normalize_email("björn@example.org", smtputf8=True) == "björn@example.org"
     with pytest.raises(SubscriberError, match="needs SMTPUTF8"):
         normalize_email("björn@example.org", smtputf8=False)
+
+
+@pytest.mark.parametrize("offered", [True, False])
+def test_smtputf8_is_asked_of_the_real_server(make_settings, offered: bool) -> None:
+    from aiosmtpd.controller import Controller
+
+    from aggregator.deliver.mail import smtputf8_offered
+    from tests.integration.mail.conftest import Inbox, free_port
+
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=free_port(),
+                            enable_SMTPUTF8=offered)  # fmt: skip
+    controller.start()
+    try:
+        email = {"enabled": True, "smtp_host": "127.0.0.1", "smtp_port": controller.port}
+        assert smtputf8_offered(make_settings(email=email).email) is offered
+        assert smtputf8_offered(make_settings(email={**email, "smtputf8": "no"}).email) is False
+    finally:
+        controller.stop()
