@@ -9,8 +9,10 @@ Routes: /drip-headers, /drip-body, /slow-page/<n> (a page whose body drips), /li
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import socketserver
+import subprocess
 import threading
 import time
 from types import TracebackType
@@ -132,3 +134,53 @@ class HostileServer(socketserver.ThreadingTCPServer):
         self.closing.set()
         self.shutdown()
         self.server_close()
+
+
+def _children(pid: int) -> set[int]:
+    """Return the ids of every live descendant of a process (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _hwm_kib(pid: int) -> int:
+    """Return a process's peak resident set (VmHWM), 0 when it is gone or not ours yet."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            if b"aggregator" not in handle.read():
+                return 0  # between fork and exec the child still looks like its parent
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def run_measured(argv: list[str], **popen: object) -> tuple[int, float]:
+    """Run a command; return (exit code, peak MB of its process tree).
+
+    The peak is the sum over the command and every descendant of each one's own peak
+    resident set (VmHWM, sampled every 20 ms): an upper bound, since pages shared after a
+    fork count once per process. Not os.wait4: a child forked from a large test process
+    reports the parent's size as its own peak.
+    """
+    child = subprocess.Popen(argv, **popen)  # type: ignore[call-overload]
+    peaks: dict[int, int] = {}
+    while child.poll() is None:
+        for pid in {child.pid} | _children(child.pid):
+            peaks[pid] = max(peaks.get(pid, 0), _hwm_kib(pid))
+        time.sleep(0.02)
+    return child.returncode, sum(peaks.values()) / 1024

@@ -1,7 +1,7 @@
 """Issue 19, problems 2, 4 and 8 end to end: slow sites, unlabelled gzip and huge feeds.
 
-Peak memory is that of the whole `aggregator collect` process tree (os.wait4 reports the
-largest resident set of the child and the descendants it waited for, the parse workers).
+Peak memory is that of the whole `aggregator collect` process tree: the sum of each
+process's own peak (VmHWM), sampled while it runs (see run_measured).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from aggregator.context import open_context
 from aggregator.pipeline import run_stage
 from aggregator.settings import Settings
-from tests.servers.hostile_server import HostileServer
+from tests.servers.hostile_server import HostileServer, run_measured
 
 pytestmark = pytest.mark.integration
 PEAK_LIMIT_MB = 300
@@ -42,14 +42,12 @@ def collect_with_peak(folder: Path, sources: list[str]) -> tuple[int, str, float
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGGREGATOR_", "OPENAI_"))}
     with open(folder / "out.txt", "w+") as out:
-        child = subprocess.Popen(
+        code, peak = run_measured(
             [sys.executable, "-m", "aggregator", "collect"], cwd=folder, env=env, stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        return child.returncode, out.read(), usage.ru_maxrss / 1024
+        return code, out.read(), peak
 
 
 # Problem 4: an unlabelled gzip body was inflated to 50 MiB per feed (973 MB peak for 8).
