@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +20,8 @@ from pydantic import (
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+MAX_DURATION = 366 * 86400
+MAX_TIMEOUT = 3600.0  # a request or LLM call longer than an hour is a mistake in the config
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -33,8 +36,14 @@ def parse_duration(value: Any) -> int:
         if not match:
             raise ValueError(f"not a duration: {value!r} (use e.g. 45s, 30m, 1h, 2d)")
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("must be a positive duration")
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a finite duration: {value!r} (use e.g. 45s, 30m, 1h, 2d)")
+    # A fraction of a second would be rounded down to 0 (a busy loop); a year is the longest
+    # wait that means anything here, and beyond it datetimes overflow.
+    if seconds < 1:
+        raise ValueError(f"must be at least 1s (got {value!r})")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"must be at most 366d (got {value!r})")
     return int(seconds)
 
 
@@ -49,7 +58,8 @@ def _http_url(value: str) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # inf and nan are valid TOML floats but no setting means them.
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class SiteSettings(_Section):
@@ -96,13 +106,15 @@ class DatabaseSettings(_Section):
 
 class FetchSettings(_Section):
     allow_private_networks: bool = False
-    connect_timeout: float = Field(10.0, gt=0)
-    timeout: float = Field(20.0, gt=0)
+    connect_timeout: float = Field(10.0, gt=0, le=MAX_TIMEOUT)
+    timeout: float = Field(20.0, gt=0, le=MAX_TIMEOUT)
     max_body_bytes: int = Field(15 * 1024 * 1024, ge=1024)
     max_redirects: int = Field(5, ge=0, le=20)
+    max_entries: int = Field(1000, ge=1, le=100_000)
     per_host_concurrency: int = Field(2, ge=1, le=16)
     concurrency: int = Field(32, ge=1, le=512)
     user_agent: str | None = None
+    source_deadline: Duration = Field(60, le=int(MAX_TIMEOUT))
     min_interval: Duration = 300
     max_interval: Duration = 86400
     max_backoff: Duration = 86400
@@ -110,9 +122,9 @@ class FetchSettings(_Section):
     respect_robots: bool = True
     keep_raw_html_days: int = Field(0, ge=0)
 
-    _durations = field_validator("min_interval", "max_interval", "max_backoff", mode="before")(
-        classmethod(lambda cls, v: parse_duration(v))
-    )
+    _durations = field_validator(
+        "min_interval", "max_interval", "max_backoff", "source_deadline", mode="before"
+    )(classmethod(lambda cls, v: parse_duration(v)))
 
 
 class ModelPrice(_Section):
@@ -126,7 +138,7 @@ class LLMSettings(_Section):
     temperature: float = Field(0.2, ge=0, le=2)
     max_output_tokens: int = Field(1800, ge=64)
     max_input_tokens: int = Field(6000, ge=256)
-    timeout: float = Field(60.0, gt=0)
+    timeout: float = Field(60.0, gt=0, le=MAX_TIMEOUT)
     max_retries: int = Field(4, ge=0, le=10)
     max_concurrency: int = Field(4, ge=1, le=64)
     daily_budget_usd: float = Field(1.0, ge=0)
@@ -211,6 +223,21 @@ class EmailSettings(_Section):
     starttls: bool = False
     ssl: bool = False
     from_address: str = "Signal <recap@localhost>"
+    # Where `aggregator serve-unsubscribe` is reachable over https (RFC 8058 one-click); empty:
+    # the email links to the site's unsubscribe/ page and the mailto route, with no POST header.
+    unsubscribe_endpoint: str = ""
+    # The sender's postal address, shown in every email's footer (CAN-SPAM requires one).
+    postal_address: str = ""
+    # Does the SMTP server offer SMTPUTF8 (RFC 6531)? "auto" asks it when an address needs it.
+    smtputf8: Literal["auto", "yes", "no"] = "auto"
+
+    @field_validator("unsubscribe_endpoint")
+    @classmethod
+    def _https_endpoint(cls, value: str) -> str:
+        if value and urlsplit(value).scheme != "https":
+            raise ValueError("must be an https:// URL (RFC 8058 one-click unsubscribe)")
+        return value
+
     # SMTP_USERNAME / SMTP_PASSWORD / AGGREGATOR_SECRET_KEY from the environment only.
     username: str | None = Field(None, exclude=True)
     password: SecretStr | None = Field(None, exclude=True)

@@ -25,8 +25,11 @@ url = "sqlite:///aggregator.db"
 [fetch]
 allow_private_networks = false    # true only for local testing and the demo
 connect_timeout = 10.0            # seconds
-timeout = 20.0                    # seconds for a whole request
+timeout = 20.0                    # seconds for a whole request: connect, headers and body
+source_deadline = "60s"           # a source's article pages in one run; the rest wait a run
 max_body_bytes = 15728640         # 15 MiB, enforced while streaming and after decompression
+                                  # (also for compressed bodies that do not say so)
+max_entries = 1000                # newest entries kept per feed fetch
 max_redirects = 5
 per_host_concurrency = 2
 concurrency = 32                  # requests in flight across all hosts
@@ -85,6 +88,9 @@ smtp_port = 25
 starttls = false
 ssl = false
 from_address = "Signal <recap@localhost>"
+postal_address = ""               # shown in each email's footer (CAN-SPAM)
+unsubscribe_endpoint = ""         # https URL of `aggregator serve-unsubscribe` (one-click)
+smtputf8 = "auto"                 # does the server take non-ASCII addresses? auto: ask it
 
 [retention]
 raw_html_days = 0                 # keep fetched article HTML this long (0: not at all)

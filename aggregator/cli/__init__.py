@@ -12,6 +12,7 @@ from aggregator import __version__
 from aggregator.cli.common import (
     State,
     UserError,
+    check_site_dir,
     drain_command,
     handle_errors,
     limit_option,
@@ -21,7 +22,7 @@ from aggregator.cli.common import (
 )
 from aggregator.cli.correct import correct
 from aggregator.cli.eval import eval_group
-from aggregator.cli.subscribers import deliver, subscribers
+from aggregator.cli.subscribers import deliver, serve_unsubscribe, subscribers
 from aggregator.config import resolve_config_path
 from aggregator.db.session import DatabaseError
 from aggregator.log import setup_logging
@@ -151,11 +152,17 @@ def summarize(state: State) -> None:
 @main.command()
 @click.option("--serve", is_flag=True, help="Serve the built site on 127.0.0.1 afterwards.")
 @click.option("--port", default=8000, show_default=True, help="Port for --serve.")
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Build into a non-empty output_dir we did not create (keeps its files).",
+)
 @pass_state
 @handle_errors
-def publish(state: State, serve: bool, port: int) -> None:
+def publish(state: State, serve: bool, port: int, adopt: bool) -> None:
     """Build the static site, feeds, planner API and search index."""
-    run_single_stage(state, "publish")
+    check_site_dir(state, adopt)
+    run_single_stage(state, "publish", adopt=adopt)
     if serve:
         from aggregator.config import output_dir
         from aggregator.publish.server import PortInUse, serve_site, serve_until_interrupted
@@ -191,6 +198,7 @@ def run(state: State, once: bool, force: bool) -> None:
     """Run the scheduler (collect, process, publish, recap); --once runs every stage once."""
     if force and not once:
         raise UserError("run: --force goes with --once (the scheduler keeps its own times)")
+    check_site_dir(state)
     if not once:
         from aggregator.schedule import run_scheduler
 
@@ -350,6 +358,7 @@ def export(
 
 main.add_command(subscribers)
 main.add_command(deliver)
+main.add_command(serve_unsubscribe)
 main.add_command(eval_group)
 main.add_command(correct)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.config import ConfigError, MissingConfig, load_settings
 from aggregator.db.session import DatabaseError
@@ -39,12 +42,65 @@ def handle_errors(func: F) -> F:
             raise UserError(exc.message, 2) from None
         except ConfigError as exc:
             raise UserError("\n".join(f"config: {p}" for p in exc.problems), 2) from None
-        except (DatabaseError, EvalError) as exc:
+        except (DatabaseError, SQLAlchemyError, sqlite3.DatabaseError) as exc:
+            state = next((a for a in args if isinstance(a, State)), None)
+            damaged = damaged_database(exc, state)
+            if damaged:
+                raise UserError(damaged, 2) from None
+            if isinstance(exc, DatabaseError):
+                raise UserError(str(exc), 1) from None
+            raise
+        except EvalError as exc:
             raise UserError(str(exc), 1) from None
         except KeyboardInterrupt:
             raise UserError("interrupted", 130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _sqlite_error(exc: BaseException | None) -> sqlite3.DatabaseError | None:
+    """Return the SQLite error behind an exception (its cause chain), or None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.DatabaseError):
+            return exc
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, sqlite3.DatabaseError):
+            return orig
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def damaged_database(exc: BaseException, state: State | None) -> str | None:
+    """Return one line for a SQLite file that is corrupt or unreadable, else None."""
+    error = _sqlite_error(exc)
+    said = str(error).strip().splitlines()[0] if error and str(error).strip() else ""
+    # Busy or locked is a writer elsewhere, not damage: that keeps its own message.
+    if error is None or any(word in said for word in ("locked", "busy")):
+        return None
+    where = "the SQLite database"
+    if state is not None:
+        with contextlib.suppress(Exception):
+            where = sqlite_file(state.settings()) or where
+    return (
+        f"db: {where}: SQLite says {said!r}: the file is damaged or unreadable; stop aggregator, "
+        f"restore the file from a backup (or move it aside to start empty), then run "
+        f"`aggregator db upgrade`"
+    )
+
+
+def sqlite_file(settings: Settings) -> str | None:
+    """Return the path of the configured SQLite database file, or None (PostgreSQL, memory)."""
+    from sqlalchemy import make_url
+
+    from aggregator.config import base_dir
+    from aggregator.db.session import normalize_url
+
+    url = make_url(normalize_url(settings.database.url, base_dir(settings)))
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        return url.database
+    return None
 
 
 class State:
@@ -125,3 +181,14 @@ def drain_command(state: State, stage: str, limit: int | None = None) -> Any:
     if report.failed_entirely:
         raise UserError(f"{stage}: every unit of work failed (see `aggregator status`)")
     return report
+
+
+def check_site_dir(state: State, adopt: bool = False) -> None:
+    """Refuse (exit 2) an output_dir the site must not build into, before any work starts."""
+    from aggregator.publish.stage import check_site_dir as check
+    from aggregator.publish.writer import UnsafeOutputDir
+
+    try:
+        check(state.settings(), adopt)
+    except UnsafeOutputDir as exc:
+        raise UserError(str(exc), 2) from None

@@ -14,7 +14,7 @@ from aggregator.clock import utcnow
 from aggregator.collect.health import source_status
 from aggregator.db.claims import queue_depths
 from aggregator.db.meta import get_meta
-from aggregator.db.models import Item, ItemJoin, Job, LLMCall, Recap, Source, Story
+from aggregator.db.models import Delivery, Item, ItemJoin, Job, LLMCall, Recap, Source, Story
 from aggregator.settings import Settings
 
 
@@ -132,6 +132,24 @@ def recent_joins(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
+def delivery_status(session: Session, limit: int = 10) -> dict[str, Any]:
+    """Return recap email deliveries by status, and the latest failures (no addresses shown)."""
+    counts = dict(
+        session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+    )
+    failed = session.scalars(
+        select(Delivery)
+        .where(Delivery.status == "failed")
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    return {
+        "counts": {str(k): int(v) for k, v in sorted(counts.items())},
+        "failures": [{"delivery_id": d.id, "attempts": d.attempts, "last_error": d.last_error}
+                     for d in failed],
+    }  # fmt: skip
+
+
 def collect_status(
     session: Session, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -147,6 +165,7 @@ def collect_status(
         "last_publish_at": get_meta(session, "last_publish_at"),
         "last_recap_week": last_recap,
         "recent_joins": recent_joins(session),
+        "deliveries": delivery_status(session),
         "llm": {
             "mode": "llm" if settings.llm.enabled else "extractive",
             "model": settings.llm.model if settings.llm.enabled else None,

@@ -67,6 +67,15 @@ def print_status(document: dict[str, Any], console: Console | None = None) -> No
         f"last publish: {document['last_publish_at'] or 'never'}; "
         f"last recap: {document['last_recap_week'] or 'none'}"
     )
+    deliveries = document.get("deliveries") or {}
+    counts = deliveries.get("counts") or {}
+    if counts:
+        console.print("recap emails: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    for failure in deliveries.get("failures", []):
+        console.print(
+            f"  [red]delivery {failure['delivery_id']} failed[/red] after "
+            f"{failure['attempts']} attempt(s): {_escape(failure['last_error'] or '')}"
+        )
 
 
 def _print_next_tries(sources: list[dict[str, Any]], console: Console) -> None:

@@ -35,11 +35,16 @@ def subscribers() -> None:
 @handle_errors
 def subscribers_add(state: State, emails: tuple[str, ...]) -> None:
     """Subscribe one or more addresses (re-subscribes an address that had left)."""
+    from aggregator.deliver.mail import smtputf8_offered
     from aggregator.deliver.store import add_subscriber, normalize_email
 
     with subscriber_errors():
-        for email in emails:  # all or nothing: check every address before adding any
-            normalize_email(email)
+        # All or nothing: check every address before adding any; the SMTP server is asked
+        # about SMTPUTF8 only when an address needs it.
+        needs = any(not normalize_email(email).isascii() for email in emails)
+        offered = smtputf8_offered(state.settings().email) if needs else True
+        for email in emails:
+            normalize_email(email, offered)
     with subscriber_errors(), state.context().session() as session:
         for email in emails:
             row, status = add_subscriber(session, email)
@@ -104,10 +109,12 @@ def subscribers_list(state: State, status: str, as_json: bool) -> None:
 @handle_errors
 def subscribers_import(state: State, file: Any) -> None:
     """Subscribe every address in FILE (one per line, or CSV with the address first; - is stdin)."""
+    from aggregator.deliver.mail import smtputf8_offered
     from aggregator.deliver.store import import_subscribers
 
+    offered = smtputf8_offered(state.settings().email)
     with state.context().session() as session:
-        result = import_subscribers(session, file)
+        result = import_subscribers(session, file, smtputf8=offered)
     click.echo(
         f"imported: {result.added} added, {result.existing} already subscribed, "
         f"{result.kept_unsubscribed} kept unsubscribed"
@@ -118,6 +125,39 @@ def subscribers_import(state: State, file: Any) -> None:
         raise UserError(f"subscribers: {len(result.invalid)} line(s) of {file.name} were skipped")
 
 
+@click.command("serve-unsubscribe")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8025, show_default=True, help="Port to listen on.")
+@pass_state
+@handle_errors
+def serve_unsubscribe(state: State, host: str, port: int) -> None:
+    """Serve the one-click unsubscribe endpoint (RFC 8058) behind the site's https proxy."""
+    from wsgiref.simple_server import make_server
+
+    from aggregator.deliver.endpoint import make_app
+    from aggregator.deliver.mail import secret_key
+    from aggregator.deliver.store import remove_by_token
+
+    settings = state.settings()
+    with subscriber_errors():
+        secret = secret_key(settings)
+    ctx = state.context()
+
+    def unsubscribe(token: str) -> str | None:
+        from aggregator.deliver.store import SubscriberError
+
+        try:
+            with ctx.session() as session:
+                return remove_by_token(session, token, secret)[0]
+        except SubscriberError:
+            return None
+
+    with make_server(host, port, make_app(unsubscribe, settings.site.title)) as server:
+        click.echo(f"unsubscribe endpoint at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+
 @click.command()
 @pass_state
 @handle_errors
@@ -125,4 +165,9 @@ def deliver(state: State) -> None:
     """Email the newest recap to subscribers who have not had it ([email] enabled = true)."""
     if not state.settings().email.enabled:
         raise UserError("deliver: email is off; set [email] enabled = true and the SMTP keys")
-    run_single_stage(state, "deliver")
+    report = run_single_stage(state, "deliver")
+    gave_up = report.details.get("gave_up", 0)
+    if gave_up:  # a permanent refusal needs the operator: say so in the exit code
+        raise UserError(
+            f"deliver: {gave_up} delivery(ies) failed for good (see `aggregator status`)"
+        )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aggregator.collect.compact import CompactFeed, compact, parse_compact
+from aggregator.collect.entrycap import trim_feed
 from aggregator.collect.fetch import Fetcher, FetchError, FetchResult
 from aggregator.collect.health import cache_max_age
 from aggregator.collect.reddit import RedditError, RedditResult, collect_subreddit, make_reddit
@@ -132,16 +133,20 @@ class Collector:
             )
             return
         outcome = _from_fetch(job, result)
+        # Cut a huge feed to its newest entries before parsing (memory, time): issue 19.
+        body, outcome.extra["entries_dropped"] = trim_feed(
+            result.body, self.settings.fetch.max_entries
+        )
         pool = None if result.not_modified else self._parse_pool()
         if result.not_modified:
             self.results.put(outcome)
         elif pool is not None:
             # A worker parses and also makes the rows (hashes, JSON): work there is spread
             # over the cores, while this process's own CPU (network, database) comes on top.
-            future = pool.submit(parse_compact, result.body, result.url, result.headers)
+            future = pool.submit(parse_compact, body, result.url, result.headers)
             future.add_done_callback(lambda f: self._finish_parse(outcome, f))
         else:
-            outcome.feed = compact(parse_feed(result.body, result.url, result.headers))
+            outcome.feed = compact(parse_feed(body, result.url, result.headers))
             self.results.put(outcome)
 
     def _parse_pool(self) -> ProcessPoolExecutor | None:

@@ -23,6 +23,7 @@ from aggregator.collect.transport import (
     Resolver,
     default_resolver,
     parse_retry_after,
+    request_deadline,
 )
 from aggregator.collect.urls import IPAddress, blocked_reason, parse_ip_host
 from aggregator.settings import FetchSettings
@@ -61,6 +62,7 @@ class FetchError(Exception):
     ):
         self.kind = kind
         self.url = url
+        self.detail = detail
         self.status = status
         self.retry_after = retry_after
         detail = " ".join(str(detail).split())[:300]
@@ -121,7 +123,9 @@ class Fetcher:
         if self.settings.allow_private_networks or f"{ip}:{port}" in self._allowed:
             return None
         reason = blocked_reason(ip)
-        return f"refused: {ip} is a {reason} address" if reason else None
+        # Name the setting: a user testing on a LAN or loopback must know what to change.
+        hint = "[fetch] allow_private_networks is false"
+        return f"refused: {ip} is a {reason} address ({hint})" if reason else None
 
     def _checked_addresses(self, host: str, port: int) -> list[str]:
         """Return the addresses to connect to, raising _Blocked if any resolved one is refused."""
@@ -141,6 +145,22 @@ class Fetcher:
             if reason:
                 raise Blocked(f"{reason} (host {host})")
         return addresses
+
+    def refused(self, url: str) -> str | None:
+        """Return why a URL must not be reached (the guard every fetch passes), or None.
+
+        For clients that open their own connections (praw): checked before each use.
+        """
+        try:
+            host, port = self._precheck(url)
+            self._checked_addresses(host, port)
+        except FetchError as exc:
+            return exc.detail
+        except Blocked as exc:
+            return str(exc)
+        except httpcore.ConnectError:
+            return None  # unresolvable: the client's own error says so
+        return None
 
     @contextmanager
     def _host_slot(self, host: str) -> Iterator[None]:
@@ -174,8 +194,13 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        deadline: float | None = None,
     ) -> FetchResult:
-        """Return the response for a URL (following up to max_redirects), or raise FetchError."""
+        """Return the response for a URL (following up to max_redirects), or raise FetchError.
+
+        `[fetch] timeout` bounds the whole request (connect, headers, body, every redirect);
+        `deadline` (a time.monotonic() value) can only shorten it, e.g. a source's budget.
+        """
         started = time.monotonic()
         headers = {"Accept": accept or "*/*"}
         # Conditional GET (RFC 9110 §13.1): a 304 costs the server no body.
@@ -185,14 +210,23 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         seen: set[str] = set()
         current = url
-        deadline: float | None = None
+        limit = deadline
+        own: float | None = None
         for _hop in range(self.settings.max_redirects + 1):
             seen.add(current)
             host, _port = self._precheck(current)
             with self._host_slot(host):
                 # The whole-request clock starts once a slot is ours, not while queueing.
-                deadline = deadline or time.monotonic() + self.settings.timeout
-                location = self._send(current, headers, deadline, started)
+                own = own or time.monotonic() + self.settings.timeout
+                until = own if limit is None else min(own, limit)
+                try:
+                    with request_deadline(until):
+                        location = self._send(current, headers, until, started)
+                except FetchError as exc:
+                    if exc.kind == "timeout" and until != own:
+                        detail = "timed out: its source's time ran out"
+                        raise FetchError("timeout", url, detail) from None
+                    raise
             if isinstance(location, FetchResult):
                 return location
             nxt = urljoin(current, location)
@@ -213,9 +247,7 @@ class Fetcher:
         except Blocked as exc:
             raise FetchError("blocked", url, str(exc)) from None
         except httpx.TimeoutException:
-            raise FetchError(
-                "timeout", url, f"timed out after {self.settings.timeout:g}s"
-            ) from None
+            raise self._timeout(url) from None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise FetchError("invalid_url", url, f"invalid URL: {exc}") from None
         except httpx.HTTPError as exc:
@@ -224,6 +256,12 @@ class Fetcher:
             return self._handle(url, response, deadline, started)
         finally:
             response.close()
+
+    def _timeout(self, url: str) -> FetchError:
+        """Return the error for a request that ran out of its whole-request time."""
+        return FetchError(
+            "timeout", url, f"timed out: no complete response within {self.settings.timeout:g}s"
+        )
 
     def _handle(
         self, url: str, response: httpx.Response, deadline: float, started: float
@@ -256,7 +294,11 @@ class Fetcher:
         )
 
     def _read_body(
-        self, url: str, response: httpx.Response, headers: dict[str, str], deadline: float
+        self,
+        url: str,
+        response: httpx.Response,
+        headers: dict[str, str],
+        deadline: float,
     ) -> bytes:
         """Return the decoded body, enforcing the size cap after decompression and the deadline."""
         cap = self.settings.max_body_bytes
@@ -272,16 +314,14 @@ class Fetcher:
         try:
             for raw in response.iter_raw(_CHUNK):
                 if time.monotonic() > deadline:
-                    raise FetchError("timeout", url, f"timed out after {self.settings.timeout:g}s")
+                    raise self._timeout(url)
                 data = decoder.feed(raw, cap - total + 1)
                 total += len(data)
                 if total > cap or decoder.overflowed:
                     raise FetchError("too_large", url, f"body exceeds {cap} bytes")
                 chunks.append(data)
         except httpx.TimeoutException:
-            raise FetchError(
-                "timeout", url, f"timed out after {self.settings.timeout:g}s"
-            ) from None
+            raise self._timeout(url) from None
         except httpx.HTTPError as exc:
             raise FetchError("network", url, f"{type(exc).__name__}: {exc}") from None
         except BadBody as exc:

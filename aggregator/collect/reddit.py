@@ -262,6 +262,10 @@ def collect_subreddit(
         return _fallback(
             fetcher, settings, source, "no Reddit API credentials", etag, last_modified
         )
+    for base in (settings.oauth_url, settings.reddit_url):  # praw connects on its own
+        refused = fetcher.refused(base)
+        if refused:
+            raise RedditError(f"collect: {name}: {base}: {refused}")
     try:
         return RedditResult(collect_api(reddit, source, settings.reddit_url.rstrip("/")))
     except prawcore.TooManyRequests as exc:

@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.collect.encoding import decode_feed_text, media_type
+from aggregator.charset import decode_feed, media_type
 from aggregator.collect.fastrss import read_plain_rss
 from aggregator.collect.feed import (  # re-exported: callers import them from here too
     CRASH_MARK,
@@ -48,7 +48,7 @@ __all__ = [
     "one_line",
     "parse_feed",
 ]
-MAX_INFLATED = 50 * 1024 * 1024
+MAX_INFLATED = 15 * 1024 * 1024  # the fetch cap ([fetch] max_body_bytes default), after inflating
 # A relative href/src in escaped or CDATA HTML; only then is feedparser's (slow) resolver needed.
 _RELATIVE_REF = re.compile(
     r"""(?:href|src)\s*=\s*(?:\\?["']|&quot;|&\#3[49];|&\#x2[27];|&apos;)?\s*"""
@@ -95,9 +95,10 @@ def _parse(body: bytes, url: str, headers: dict[str, str], fast: bool = True) ->
     if not body.strip():
         return ParsedFeed(None, None, [], warning=f"rss: {url}: empty body", bozo=True)
     mtype = media_type(headers.get("content-type", ""))
-    text = decode_feed_text(body, headers.get("content-type", ""))
+    decoded = decode_feed(body, headers.get("content-type", ""))
+    text = decoded.text
     if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")) or "json" in mtype:
-        return parse_json_feed(text, url, now)
+        return _charset_warned(parse_json_feed(text, url, now), decoded.warning("rss", url))
     relative = bool(_RELATIVE_REF.search(text.lower()))
     response_headers = {"content-type": f"{mtype or 'application/xml'}; charset=utf-8"}
     if relative:
@@ -110,14 +111,21 @@ def _parse(body: bytes, url: str, headers: dict[str, str], fast: bool = True) ->
     # ten times faster (fastrss.py; bench/feeds_parity.py compares the two).
     plain = read_plain_rss(encoded, mtype) if fast and not relative else None
     if plain is not None:
-        return _from_feedparser(plain, url, now)
+        return _charset_warned(_from_feedparser(plain, url, now), decoded.warning("rss", url))
     data = feedparser.parse(
         io.BytesIO(encoded),
         response_headers=response_headers,
         sanitize_html=False,
         resolve_relative_uris=relative,
     )
-    return _from_feedparser(data, url, now)
+    return _charset_warned(_from_feedparser(data, url, now), decoded.warning("rss", url))
+
+
+def _charset_warned(feed: ParsedFeed, warning: str | None) -> ParsedFeed:
+    """Return the feed with the charset warning added when it has no other warning."""
+    if warning and not feed.warning:
+        feed.warning = warning
+    return feed
 
 
 def _from_feedparser(data: Any, url: str, now: datetime) -> ParsedFeed:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
 from aggregator.collect.engine import Outcome, SourceJob, collect_sources
+from aggregator.collect.entrycap import cap_rows
 from aggregator.collect.fetch import Fetcher
 from aggregator.collect.health import backoff_interval, later, mean_gap, next_interval
 from aggregator.collect.rss import one_line
@@ -133,6 +134,10 @@ def store_outcome(
     if outcome.error:
         values = _error_values(outcome, prior, settings, now)
     else:
+        if outcome.feed is not None:
+            dropped = outcome.extra.get("entries_dropped", 0)
+            name, cap = outcome.job.config.name, settings.fetch.max_entries
+            outcome.feed = cap_rows(outcome.feed, cap, dropped, name)
         if outcome.feed is not None and outcome.feed.rows:
             new_ids, updated = upsert_items(session, outcome.job.source_id, outcome.feed.rows)
         values = _success_values(outcome, prior, settings, new_ids, now)

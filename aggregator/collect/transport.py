@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import socket
+import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -45,6 +47,59 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
+_clock = threading.local()  # the current request's wall-clock deadline, per calling thread
+
+
+@contextmanager
+def request_deadline(deadline: float) -> Iterator[None]:
+    """Bound every socket operation of this thread's request by a time.monotonic() deadline."""
+    _clock.deadline = deadline
+    try:
+        yield
+    finally:
+        _clock.deadline = None
+
+
+def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
+    """Return the socket timeout left before the request's deadline; raise `error` when none is."""
+    deadline = getattr(_clock, "deadline", None)
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise error("deadline passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads and writes stop at the request's deadline, not per operation.
+
+    httpx's timeouts apply to each read, so a server dripping a byte a second would hold a
+    request forever; here every read gets only what is left of the whole request's time.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """Connects only to addresses the guard allows, checked after resolution (every hop)."""
 
@@ -64,10 +119,18 @@ class GuardedBackend(httpcore.SyncBackend):
         # swap in a private one (DNS rebinding).
         for address in self._check(host, port):
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                bounded = _bounded(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(address, port, bounded, local_address, socket_options)
+                return DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         raise last_error or httpcore.ConnectError(f"no address for {host}")
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+# zlib headers (RFC 1950) of the usual levels; their second bytes are not text, so "x" + a
+# letter at the start of a plain body is never mistaken for one.
+_ZLIB_LEVELS = (b"\x01", b"\x9c", b"\xda")
 
 
 class BodyDecoder:
@@ -81,11 +144,23 @@ class BodyDecoder:
         self.kind = names[0] if names else None
         self._z: Any = None
         self.overflowed = False
+        self._sniff = self.kind is None
         if self.kind in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
 
+    def _sniffed(self, raw: bytes) -> None:
+        """Decode a body compressed without saying so (magic bytes), under the same cap."""
+        self._sniff = False
+        if raw[:2] == _GZIP_MAGIC:
+            self.kind = "gzip"
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif raw[:1] == b"\x78" and raw[1:2] in _ZLIB_LEVELS:
+            self.kind = "deflate"
+
     def feed(self, raw: bytes, limit: int) -> bytes:
         """Return decoded bytes for a raw chunk, at most `limit` of them (then `overflowed`)."""
+        if self._sniff and raw:
+            self._sniffed(raw)
         if self.kind is None:
             return raw
         if self._z is None:  # deflate: zlib-wrapped per RFC 9110, raw in practice too

@@ -9,43 +9,27 @@ import hmac
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP as _SMTP_POLICY
 from email.utils import format_datetime, parseaddr
-from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from aggregator.clock import utcnow
+from aggregator.deliver.letter import Envelope, StoryRef, render_html, render_text
 from aggregator.recap.compose import RecapDoc
 from aggregator.settings import EmailSettings, Settings
 
 _TOKEN_PURPOSE = b"unsubscribe\0"
+# RFC 5322 allows 998 characters a line; Python's default (78) makes it RFC 2047-encode the
+# ~80-character List-Unsubscribe URL, which mail clients then do not read as a link.
+POLICY = _SMTP_POLICY.clone(max_line_length=998)
 SMTP_TIMEOUT = 30.0
-# Inline styles only: mail clients drop <style> blocks and never fetch remote CSS or images.
-_BODY = "margin:0;padding:24px;background:#f6f6f4;font-family:Georgia,serif;color:#1d1d1b;"
-_BOX = "max-width:640px;margin:0 auto;background:#ffffff;padding:24px 28px;border-radius:6px;"
-_H1 = "font-size:24px;line-height:1.25;margin:0 0 12px 0;"
-_H2 = "font-size:18px;line-height:1.3;margin:24px 0 8px 0;border-top:1px solid #e4e4df;padding-top:16px;"
-_P = "font-size:16px;line-height:1.55;margin:0 0 12px 0;"
-_LI = "font-size:15px;line-height:1.5;margin:0 0 6px 0;"
-_A = "color:#1a56a8;text-decoration:underline;"
-_NOTE = "font-size:13px;line-height:1.5;color:#66665f;margin:16px 0 0 0;"
 
 
 class MailError(Exception):
     """Email cannot be prepared as configured; the message is one line starting with its stage."""
-
-
-@dataclass(frozen=True)
-class StoryRef:
-    """A story as the email links it: title, one-line hook, original address."""
-
-    id: int
-    title: str
-    hook: str = ""
-    url: str | None = None
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -89,9 +73,9 @@ def read_token(secret: bytes, token: str) -> str | None:
         return None
 
 
-def unsubscribe_url(base_url: str, token: str) -> str:
-    """Return the site's unsubscribe page address for a token."""
-    return f"{base_url}unsubscribe/?token={quote(token, safe='')}"
+def unsubscribe_url(page: str, token: str) -> str:
+    """Return the unsubscribe address (the site's page or the endpoint) for a token."""
+    return f"{page}?token={quote(token, safe='')}"
 
 
 def recap_url(base_url: str, week: str) -> str:
@@ -105,88 +89,6 @@ def message_id(week: str, revision: int, subscriber_id: int, from_address: str) 
     return f"<recap.{week}.r{revision}.s{subscriber_id}@{domain}>"
 
 
-def _safe_url(url: str | None) -> str | None:
-    """Return the URL if it is http(s), else None (no javascript: links in mail)."""
-    return url if url and urlsplit(url).scheme in ("http", "https") else None
-
-
-def _lines(recap: RecapDoc, stories: Mapping[int, StoryRef], recap_link: str) -> list[str]:
-    """Return the plain-text body lines (without the footer)."""
-    out = [recap.title, "=" * min(len(recap.title), 72), "", recap.intro, ""]
-    for section in recap.sections:
-        out += [section.title, "-" * min(len(section.title), 72), section.synthesis, ""]
-        for sid in section.story_ids:
-            story = stories.get(sid)
-            if story:
-                url = _safe_url(story.url)
-                out.append(f"  * {story.title}" + (f"\n    {url}" if url else ""))
-        out.append("")
-    if recap.what_to_watch:
-        out += ["What to watch", "-------------", *[f"  * {w}" for w in recap.what_to_watch], ""]
-    out += [f"Read it on the site: {recap_link}", ""]
-    if recap.mode == "extractive":
-        out.append("This recap was assembled without a language model from the stories' own hooks.")
-    return out
-
-
-def render_text(recap: RecapDoc, stories: Mapping[int, StoryRef], recap_link: str,
-                unsubscribe_link: str, site_title: str) -> str:  # fmt: skip
-    """Return the plain-text part of the recap email."""
-    footer = ["", "--", f"You get this because you subscribed to the {site_title} weekly recap.",
-              f"Unsubscribe: {unsubscribe_link}"]  # fmt: skip
-    return "\n".join(_lines(recap, stories, recap_link) + footer) + "\n"
-
-
-def _story_item(story: StoryRef) -> str:
-    url = _safe_url(story.url)
-    title = escape(story.title)
-    link = f'<a href="{escape(url)}" style="{_A}">{title}</a>' if url else title
-    hook = f" &mdash; {escape(story.hook)}" if story.hook else ""
-    return f'<li style="{_LI}">{link}{hook}</li>'
-
-
-def _sections_html(recap: RecapDoc, stories: Mapping[int, StoryRef]) -> list[str]:
-    parts = []
-    for section in recap.sections:
-        parts.append(f'<h2 style="{_H2}">{escape(section.title)}</h2>')
-        parts.append(f'<p style="{_P}">{escape(section.synthesis)}</p>')
-        items = [_story_item(stories[i]) for i in section.story_ids if i in stories]
-        if items:
-            parts.append(
-                '<ul style="margin:0 0 8px 0;padding-left:20px;">' + "".join(items) + "</ul>"
-            )
-    if recap.what_to_watch:
-        parts.append(f'<h2 style="{_H2}">What to watch</h2>')
-        items = [f'<li style="{_LI}">{escape(w)}</li>' for w in recap.what_to_watch]
-        parts.append('<ul style="margin:0;padding-left:20px;">' + "".join(items) + "</ul>")
-    return parts
-
-
-def render_html(recap: RecapDoc, stories: Mapping[int, StoryRef], recap_link: str,
-                unsubscribe_link: str, site_title: str) -> str:  # fmt: skip
-    """Return the HTML part: inline styles, no remote images, every text escaped."""
-    note = ""
-    if recap.mode == "extractive":
-        note = (f'<p style="{_NOTE}">This recap was assembled without a language model '
-                "from the stories' own hooks.</p>")  # fmt: skip
-    body = [
-        f'<h1 style="{_H1}">{escape(recap.title)}</h1>',
-        f'<p style="{_P}">{escape(recap.intro)}</p>',
-        *_sections_html(recap, stories),
-        f'<p style="{_P}margin-top:24px;"><a href="{escape(recap_link)}" style="{_A}">'
-        "Read this recap on the site</a></p>",
-        note,
-        f'<p style="{_NOTE}">You get this because you subscribed to the {escape(site_title)} '
-        f'weekly recap. <a href="{escape(unsubscribe_link)}" style="{_A}">Unsubscribe</a></p>',
-    ]
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f"<title>{escape(recap.title)}</title></head>"
-        f'<body style="{_BODY}"><div style="{_BOX}">' + "\n".join(p for p in body if p)
-        + "</div></body></html>"
-    )  # fmt: skip
-
-
 def build_message(
     recap: RecapDoc,
     stories: Mapping[int, StoryRef],
@@ -197,11 +99,15 @@ def build_message(
     base_url: str,
     token: str,
     msgid: str,
+    endpoint: str = "",
+    postal_address: str = "",
+    language: str = "en",
 ) -> EmailMessage:
     """Return the recap email for one subscriber with its List-Unsubscribe headers (RFC 2369, 8058)."""
     link = recap_url(base_url, recap.week)
-    unsub = unsubscribe_url(base_url, token)
-    msg = EmailMessage()
+    # One-click (RFC 8058) only where something answers the POST: the configured endpoint.
+    unsub = unsubscribe_url(endpoint or f"{base_url}unsubscribe/", token)
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = f"{site_title} weekly recap: {recap.title}"
     msg["From"] = from_address
     msg["To"] = Address(addr_spec=to)
@@ -210,12 +116,14 @@ def build_message(
     reply_to = parseaddr(from_address)[1]
     mailto = f"mailto:{reply_to}?subject={quote('unsubscribe ' + token)}" if reply_to else ""
     msg["List-Unsubscribe"] = f"<{unsub}>" + (f", <{mailto}>" if mailto else "")
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if endpoint:
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["List-Id"] = f"{site_title} weekly recap <recap.{urlsplit(base_url).hostname or 'local'}>"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(render_text(recap, stories, link, unsub, site_title), charset="utf-8",
+    envelope = Envelope(site_title, from_address, link, unsub, postal_address, language)
+    msg.set_content(render_text(recap, stories, envelope), charset="utf-8",
                     cte="quoted-printable")  # fmt: skip
-    msg.add_alternative(render_html(recap, stories, link, unsub, site_title), subtype="html",
+    msg.add_alternative(render_html(recap, stories, envelope), subtype="html",
                         charset="utf-8", cte="quoted-printable")  # fmt: skip
     return msg
 
@@ -265,6 +173,11 @@ class SmtpSender:
         """Send one message to one address; raise SendError saying whether to retry."""
         try:
             self._ready().send_message(msg, to_addrs=[to])
+        except (
+            smtplib.SMTPNotSupportedError
+        ) as exc:  # SMTPUTF8 needed, not offered: never deliverable
+            detail = "the address needs SMTPUTF8, which the SMTP server does not offer"
+            raise SendError(f"deliver: {detail} ({exc})", transient=False) from None
         except smtplib.SMTPRecipientsRefused as exc:  # this address only
             code, text = next(iter(exc.recipients.values()), (550, b""))
             raise _refused(code, text) from None
@@ -287,6 +200,23 @@ class SmtpSender:
             except (smtplib.SMTPException, OSError):
                 self.smtp.close()
             self.smtp = None
+
+
+def smtputf8_offered(settings: EmailSettings) -> bool:
+    """Return whether addresses with a non-ASCII local part can be sent (asks the server on auto)."""
+    if settings.smtputf8 != "auto":
+        return settings.smtputf8 == "yes"
+    if not settings.enabled:
+        return False
+    sender = SmtpSender(settings)
+    try:
+        smtp = sender._ready()
+        smtp.ehlo_or_helo_if_needed()
+        return bool(smtp.has_extn("smtputf8"))
+    except (smtplib.SMTPException, OSError):
+        return False
+    finally:
+        sender.close()
 
 
 def _text(exc: smtplib.SMTPResponseException) -> str:

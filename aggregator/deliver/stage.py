@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -41,6 +42,7 @@ from aggregator.deliver.mail import (
     secret_key,
 )
 from aggregator.log import event
+from aggregator.publish.paths import assign_story_paths
 from aggregator.recap.compose import RecapDoc
 from aggregator.report import StageReport
 
@@ -108,14 +110,33 @@ def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta) -
     return result.rowcount == 1
 
 
-def story_refs(session: Session, ids: list[int]) -> dict[int, StoryRef]:
-    """Return the email's view of the recap's stories: card title and hook, original URL."""
-    rows = session.execute(
+def story_pages(session: Session, stories: list[Story], base_url: str) -> dict[int, str]:
+    """Return our page's address for each story, by the site's own path rules.
+
+    A path depends only on the published stories that share its slug (the older id keeps
+    the plain slug), so only those are loaded.
+    """
+    slugs = {s.slug for s in stories}
+    rows = [
+        SimpleNamespace(id=i, uid=u, slug=slug, title=t, published_at=when, path="")
+        for i, u, slug, t, when in session.execute(
+            select(Story.id, Story.uid, Story.slug, Story.title, Story.published_at)
+            .join(Card, Card.story_id == Story.id).where(Story.slug.in_(slugs))
+        )
+    ]  # fmt: skip
+    assign_story_paths(rows)  # type: ignore[arg-type]
+    return {row.id: f"{base_url}{row.path}" for row in rows}
+
+
+def story_refs(session: Session, ids: list[int], base_url: str = "") -> dict[int, StoryRef]:
+    """Return the email's view of the recap's stories: card title, hook, our page, original."""
+    rows = list(session.execute(
         select(Story, Card.card, Item.url).outerjoin(Card, Card.story_id == Story.id)
         .outerjoin(Item, Item.id == Story.primary_item_id).where(Story.id.in_(ids))
-    )  # fmt: skip
+    ))  # fmt: skip
+    pages = story_pages(session, [story for story, _, _ in rows], base_url) if base_url else {}
     return {story.id: StoryRef(story.id, str((card or {}).get("title") or story.title),
-                               str((card or {}).get("hook") or ""), url)
+                               str((card or {}).get("hook") or ""), url, pages.get(story.id))
             for story, card, url in rows}  # fmt: skip
 
 
@@ -136,18 +157,22 @@ def compose(
     return build_message(
         letter.recap, letter.stories, to=subscriber.email, from_address=s.email.from_address,
         site_title=s.site.title, base_url=s.site.base_url, token=make_token(secret, subscriber.email),
-        msgid=msgid,
+        msgid=msgid, endpoint=s.email.unsubscribe_endpoint, postal_address=s.email.postal_address,
+        language=s.site.language,
     )  # fmt: skip
 
 
-def _letter(session: Session, recap_id: int, letters: dict[int, Letter]) -> Letter:
+def _letter(
+    session: Session, recap_id: int, letters: dict[int, Letter], base_url: str = ""
+) -> Letter:
     """Return the (cached) letter of a recap revision."""
     if recap_id not in letters:
         row = session.get(Recap, recap_id)
         if row is None:
             raise MailError(f"deliver: recap {recap_id} no longer exists")
         recap = RecapDoc.model_validate(row.recap)
-        letters[recap_id] = Letter(row, recap, story_refs(session, recap.story_ids()))
+        stories = story_refs(session, recap.story_ids(), base_url)
+        letters[recap_id] = Letter(row, recap, stories)
     return letters[recap_id]
 
 
@@ -180,7 +205,7 @@ def deliver_one(
                 row.status, row.last_error = SKIPPED, "unsubscribed before sending"
             return "skipped"
         try:
-            letter = _letter(session, row.recap_id, letters)
+            letter = _letter(session, row.recap_id, letters, ctx.settings.site.base_url)
             # Fixed at the first try and kept: a resend after a crash is the same message.
             row.message_id = row.message_id or message_id(
                 letter.row.week, letter.row.revision, subscriber.id, ctx.settings.email.from_address

@@ -15,10 +15,6 @@ from aggregator.deliver.mail import read_token
 
 ACTIVE = "active"
 UNSUBSCRIBED = "unsubscribed"
-# Deliberately simple: one @, no spaces, a dotted domain. Anything stricter rejects real addresses.
-_EMAIL = re.compile(
-    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
-)
 
 
 class SubscriberError(Exception):
@@ -35,12 +31,28 @@ class ImportResult:
     invalid: list[tuple[int, str]] = field(default_factory=list)
 
 
-def normalize_email(text: str) -> str:
-    """Return the address lower-cased and trimmed; raise SubscriberError if it is not one."""
-    address = (text or "").strip().lower()
-    if len(address) > 320 or not _EMAIL.match(address):
-        raise SubscriberError(f"subscribers: {text.strip()!r} is not an email address")
-    return address
+def normalize_email(text: str, smtputf8: bool = True) -> str:
+    """Return the address as stored (lower-cased, IDNA domain in ASCII); raise SubscriberError.
+
+    email-validator checks the syntax (RFC 5321 lengths, no control, bidi or unsafe
+    characters). An address with a non-ASCII local part needs SMTPUTF8 (RFC 6531); without
+    it (`smtputf8` False) such an address could never be delivered, so it is refused here.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    shown = (text or "").strip()
+    try:
+        checked = validate_email(shown, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"subscribers: {shown!r} is not an email address ({exc})") from None
+    if checked.ascii_email:  # a non-ASCII domain is sent as IDNA (xn--): any server takes it
+        return checked.ascii_email.lower()
+    if not smtputf8:
+        raise SubscriberError(
+            f"subscribers: {shown!r} has a non-ASCII name before the @: it needs SMTPUTF8, "
+            'which the SMTP server did not offer (set [email] smtputf8 = "yes" if it does)'
+        )
+    return checked.normalized.lower()
 
 
 def find_subscriber(session: Session, email: str) -> Subscriber | None:
@@ -111,7 +123,7 @@ def parse_import_line(line: str) -> str | None:
 
 
 def import_subscribers(
-    session: Session, lines: Iterable[str], origin: str = "import"
+    session: Session, lines: Iterable[str], origin: str = "import", smtputf8: bool = True
 ) -> ImportResult:
     """Add every address in `lines`; people who unsubscribed stay unsubscribed; return the counts."""
     result = ImportResult()
@@ -121,7 +133,7 @@ def import_subscribers(
         if raw is None:
             continue
         try:
-            address = normalize_email(raw)
+            address = normalize_email(raw, smtputf8)
         except SubscriberError:
             result.invalid.append((number, line.strip()[:200]))
             continue

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from aggregator.extract.decode import decode_html
+from aggregator.charset import decode
 from aggregator.extract.html import extract_html
 from aggregator.extract.pdf import extract_pdf
 from aggregator.extract.text import (
@@ -41,6 +41,7 @@ class Extraction:
     site_name: str | None = None
     method: str = "none"
     error: str | None = None
+    warning: str | None = None  # a note that does not make the text unusable (replaced bytes)
     raw_html: str | None = field(default=None, repr=False)
 
     @property
@@ -76,7 +77,7 @@ def _from_pdf(body: bytes) -> Extraction:
         published_at=pdf.published_at,
         language=guess_language(pdf.text),
         method="pdf",
-        error=note,
+        warning=note,
     )
 
 
@@ -95,10 +96,13 @@ def extract(html: bytes, url: str, headers: Mapping[str, str] | None = None) -> 
         return _from_pdf(html)
     if kind and kind not in _HTML_TYPES and kind != "text/plain":
         return Extraction(method="skipped", error=f"extract: unsupported content type {kind}")
-    text, _codec = decode_html(html, headers)
+    decoded = decode(html, headers)
+    text, note = decoded.text, decoded.warning("extract", url)
     if kind == "text/plain":
         plain = paragraphs_text(text)
-        return Extraction(text=plain, language=guess_language(plain), method="plain", raw_html=text)
+        return Extraction(
+            text=plain, language=guess_language(plain), method="plain", raw_html=text, warning=note
+        )
     try:
         result = extract_html(text, url)
     except Exception as exc:  # a parser bug on one odd page must not stop the stage
@@ -114,6 +118,7 @@ def extract(html: bytes, url: str, headers: Mapping[str, str] | None = None) -> 
         site_name=meta.site_name,
         method=result.method,
         raw_html=text,
+        warning=note,
     )
 
 

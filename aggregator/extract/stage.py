@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -50,6 +52,7 @@ class Work:
     url: str | None
     attempts: int
     item: ItemText
+    source_id: int | None = None
 
 
 @dataclass
@@ -81,7 +84,8 @@ def _load_work(session: Session, jobs: list[Job]) -> list[Work]:
             kind=item.kind or "feed",
             engagement=dict(item.engagement or {}),
         )
-        out.append(Work(job.id, item.id, item.url or item.canonical_url, job.attempts, text))
+        url = item.url or item.canonical_url
+        out.append(Work(job.id, item.id, url, job.attempts, text, item.source_id))
     return out
 
 
@@ -123,11 +127,23 @@ class _Runner:
             )
             self.robots.fetch_text = self._robots_text
         self.pool = pool
+        # Each source's article pages share one deadline per run, so a slow site holds
+        # at most `source_deadline` of the run, whatever its number of links.
+        self._source_deadlines: dict[int | None, float] = {}
+        self._deadline_lock = threading.Lock()
+
+    def source_deadline(self, work: Work) -> float:
+        """Return the time.monotonic() by which this source's pages must be fetched this run."""
+        with self._deadline_lock:
+            budget = self.ctx.settings.fetch.source_deadline
+            return self._source_deadlines.setdefault(work.source_id, time.monotonic() + budget)
 
     def _robots_text(self, url: str) -> str:
         try:
             result = self.fetcher.fetch(url, accept="text/plain")
         except self.fetch_error as exc:
+            if exc.kind == "blocked":  # the address guard's reason, not "robots.txt disallows"
+                raise
             raise RobotsUnavailable(exc.status if exc.kind == "http" else None, str(exc)) from None
         return result.body.decode("utf-8", errors="replace")
 
@@ -156,13 +172,18 @@ class _Runner:
         if reason:
             return Outcome(work, choose_text(None, work.item, None))
         url = work.url or ""
-        if self.robots is not None and not self.robots.allowed(url):
-            return Outcome(
-                work, choose_text(None, work.item, f"extract: robots.txt disallows {url}")
-            )
+        deadline = self.source_deadline(work)
         try:
-            result = self.fetcher.fetch(url, accept=ACCEPT)
+            if time.monotonic() >= deadline:
+                raise self.fetch_error("timeout", url, "its source's time for pages ran out")
+            if self.robots is not None and not self.robots.allowed(url):
+                return Outcome(
+                    work, choose_text(None, work.item, f"extract: robots.txt disallows {url}")
+                )
+            result = self.fetcher.fetch(url, accept=ACCEPT, deadline=deadline)
         except self.fetch_error as exc:
+            if exc.kind == "blocked":
+                exc = self.fetch_error("blocked", url, exc.detail)  # name the page, not robots.txt
             own_words = word_count(choose_text(None, work.item).text)
             if (
                 _is_transient(exc)
@@ -223,7 +244,7 @@ def _store_article(session: Session, ctx: Context, outcome: Outcome) -> Article:
     article.language = (found.language or None) and found.language[:16]
     article.text, article.word_count = found.text, found.word_count
     article.content_hash, article.method = found.content_hash, found.method[:32]
-    article.error = found.error
+    article.error = found.error or found.warning
     article.raw_html = found.raw_html if keep_html else None
     article.extracted_at = utcnow()
     return article

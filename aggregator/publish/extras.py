@@ -117,10 +117,30 @@ def subscribe_blocks(build: Build) -> list[dict[str, Any]]:
     return blocks
 
 
+def unsubscribe_blocks(build: Build) -> list[dict]:
+    """Return what the recap email's unsubscribe link lands on: how leaving works."""
+    address = build.config.subscribe_email
+    paragraphs = [
+        "You followed the unsubscribe link of a weekly recap email. This page is static: "
+        "visiting it changes nothing, so a link checker cannot unsubscribe you by accident.",
+        "To leave the list, use your mail program's Unsubscribe button next to the sender "
+        "(it uses the email's List-Unsubscribe header), or send the email it offers: the "
+        "subject holds a token naming your address, and the operator removes that address.",
+    ]
+    links = []
+    if address:
+        paragraphs.append(f"Or write to {address} and ask to be removed.")
+        links.append(_link(f"mailto:{address}?subject=unsubscribe", f"Write to {address}",
+                           internal=False))  # fmt: skip
+    return [{"h": "", "p": paragraphs, "links": links}]
+
+
 def fixed_pages(build: Build) -> None:
-    """Write about/, subscribe/, search/, 404.html, robots.txt and sitemap.xml."""
+    """Write about/, subscribe/, unsubscribe/, search/, 404.html, robots.txt and sitemap.xml."""
     config = build.config
     _page(build, "about/", f"About {config.title}", config.description, about_blocks(build))
+    _page(build, "unsubscribe/", "Unsubscribe from the weekly recap",
+          "How to stop the recap email.", unsubscribe_blocks(build))  # fmt: skip
     _page(
         build, "subscribe/", "Subscribe", "Feeds and email for this site.", subscribe_blocks(build)
     )

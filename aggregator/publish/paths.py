@@ -34,15 +34,26 @@ def assign_story_paths(stories: Iterable[StoryRow]) -> None:
         row.path = path
 
 
+def source_slug(name: str) -> str:
+    """Return a source's slug from its name alone: transliterated, else a short hash."""
+    from anyascii import anyascii
+
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return slugify(anyascii(name), fallback=f"source-{digest}", max_length=60)
+
+
 def assign_source_slugs(sources: list[SourceInfo]) -> list[SourceInfo]:
-    """Return the sources with unique slugs derived from their names, ordered by name."""
+    """Return the sources, ordered by name, each with a slug that depends on its own name.
+
+    Only names that slug alike (differing in accents or punctuation) meet: the first by
+    name keeps the plain slug, the others add a hash of their own name.
+    """
     out: list[SourceInfo] = []
     taken: set[str] = set()
     for source in sorted(sources, key=lambda s: s.name):
-        base = slugify(source.name, fallback="source")
-        slug, n = base, 2
-        while slug in taken:
-            slug, n = f"{base}-{n}", n + 1
+        slug = source_slug(source.name)
+        if slug in taken:
+            slug = f"{slug}-{hashlib.sha1(source.name.encode('utf-8')).hexdigest()[:6]}"
         taken.add(slug)
         out.append(SourceInfo(source.name, source.kind, source.url, slug))
     return out

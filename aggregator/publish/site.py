@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,7 @@ from aggregator.publish.build import Build, fingerprint
 from aggregator.publish.data import SiteInput
 from aggregator.publish.paths import assign_source_slugs, assign_story_paths, row_fingerprint
 from aggregator.publish.render import STATIC, TEMPLATES, iso_utc, make_environment
-from aggregator.publish.writer import SiteWriter
+from aggregator.publish.writer import SiteWriter, check_output_dir
 
 log = logging.getLogger("aggregator.publish")
 BUILD_VERSION = "1"  # bump to force every page to be rebuilt after a code change
@@ -60,9 +61,20 @@ def prepare(data: SiteInput) -> None:
     data.stories.sort(key=lambda r: (r.published_at, r.id), reverse=True)
 
 
-def build_site(data: SiteInput, out: Path, progress: Progress | None = None) -> BuildResult:
-    """Build the site into a staging dir beside `out` and swap it in; `out` is untouched on error."""
+def build_site(
+    data: SiteInput,
+    out: Path,
+    progress: Progress | None = None,
+    *,
+    adopt: bool = False,
+    protected: Iterable[Path] = (),
+) -> BuildResult:
+    """Build the site into a staging dir beside `out` and swap it in; `out` is untouched on error.
+
+    Raises UnsafeOutputDir (before writing anything) for an `out` that is not ours to manage.
+    """
     started = time.perf_counter()
+    check_output_dir(out, adopt, protected)
     prepare(data)
     writer = SiteWriter(out, environment_fingerprint(data))
     build: Build | None = None

@@ -7,15 +7,17 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, text
+from sqlalchemy import Text, cast, func, make_url, select, text
 from sqlalchemy.orm import Session
 
-from aggregator.config import output_dir
+from aggregator.config import base_dir, output_dir
 from aggregator.context import Context
 from aggregator.db.meta import set_meta
 from aggregator.db.models import Card, Item, ItemJoin, Recap, Source, Story
+from aggregator.db.session import normalize_url
 from aggregator.log import event
 from aggregator.publish import data as pd
 from aggregator.publish.export import select_records
@@ -23,6 +25,7 @@ from aggregator.publish.paths import safe_week
 from aggregator.publish.sanitize import clean_text
 from aggregator.publish.search import INDEX_DIR, index_site
 from aggregator.publish.site import build_site
+from aggregator.publish.writer import UnsafeOutputDir, check_output_dir
 from aggregator.report import StageReport
 from aggregator.revise.store import load_changes, load_history
 from aggregator.settings import Settings
@@ -314,20 +317,39 @@ def load_site_input(session: Session, settings: Settings) -> pd.SiteInput:
     )
 
 
-def run_publish(ctx: Context, *, search: bool | None = None, **_options: Any) -> StageReport:
+def protected_paths(settings: Settings) -> list[Path]:
+    """Return the files a site build must never overwrite: the config file and a SQLite database."""
+    paths = [settings.config_path] if settings.config_path else []
+    url = make_url(normalize_url(settings.database.url, base_dir(settings)))
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        paths.append(Path(url.database))
+    return paths
+
+
+def check_site_dir(settings: Settings, adopt: bool = False) -> None:
+    """Raise UnsafeOutputDir when the configured output dir is not ours to build into."""
+    check_output_dir(output_dir(settings), adopt, protected_paths(settings))
+
+
+def run_publish(
+    ctx: Context, *, search: bool | None = None, adopt: bool = False, **_options: Any
+) -> StageReport:
     """Build the site into the output dir (atomically) and index it for search."""
     report = StageReport("publish")
     out = output_dir(ctx.settings)
     try:
         with ctx.session() as session:  # one read transaction: a consistent snapshot
             data = load_site_input(session, ctx.settings)
-            result = build_site(data, out, ctx.progress)
+            result = build_site(
+                data, out, ctx.progress, adopt=adopt, protected=protected_paths(ctx.settings)
+            )
         with ctx.session() as session:  # a short write, after the site is swapped in
             set_meta(session, "last_publish_at", datetime.now(UTC).isoformat(timespec="seconds"))
     except Exception as exc:  # one failed build must not stop the scheduler; the site is intact
         event(log, "publish failed", level=logging.ERROR, error=f"{type(exc).__name__}: {exc}")
         report.processed = report.failed = 1
-        report.errors.append(f"publish: {type(exc).__name__}: {exc}")
+        unsafe = isinstance(exc, UnsafeOutputDir)  # already one line naming the folder
+        report.errors.append(str(exc) if unsafe else f"publish: {type(exc).__name__}: {exc}")
         return report
     report.processed = report.succeeded = result.stories
     report.details.update(

@@ -9,14 +9,47 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
 MANIFEST = ".manifest.json"
-KEEP_DIRS = ("search/pagefind",)  # made by the search indexer, not by the writer
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+class UnsafeOutputDir(Exception):
+    """The output dir holds things the site must not overwrite or delete; str() is one line."""
+
+
+def read_manifest(out: Path) -> dict | None:
+    """Return our build manifest in `out`, or None when there is none (or it is not ours)."""
+    try:
+        data = json.loads((out / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("files"), dict) and "env" in data
+    return data if ok else None
+
+
+def check_output_dir(out: Path, adopt: bool = False, protected: Iterable[Path] = ()) -> None:
+    """Raise UnsafeOutputDir when building into `out` could overwrite or delete what is not ours."""
+    here = out.resolve()
+    for path in protected:
+        target = path.resolve()
+        if target == here or here in target.parents:
+            raise UnsafeOutputDir(
+                f"publish: output_dir {out} contains {target}; choose a folder of its own"
+            )
+    if not here.exists() or adopt:
+        return
+    if not here.is_dir():
+        raise UnsafeOutputDir(f"publish: output_dir {out} exists and is not a folder")
+    if read_manifest(here) is None and any(here.iterdir()):
+        raise UnsafeOutputDir(
+            f"publish: output_dir {out} is not empty and holds no site of ours ({MANIFEST}); "
+            "choose an empty folder, or pass --adopt to build into it (its files are kept)"
+        )
 
 
 def exchange_paths(a: Path, b: Path) -> bool:
@@ -118,10 +151,7 @@ class SiteWriter:
                     # Someone deleted it from the live site: forget it so the next build rewrites it.
                     del self.files[rel]
         self._write(self.staging / MANIFEST, self._manifest())
-        for keep in KEEP_DIRS:
-            for src in (self.out / keep).rglob("*"):
-                if src.is_file():
-                    self._link(src, self.staging / src.relative_to(self.out))
+        self._keep_foreign()
         if exchange_paths(self.staging, self.out):
             shutil.rmtree(self.staging, ignore_errors=True)
             return
@@ -129,6 +159,20 @@ class SiteWriter:
         os.rename(self.out, old)
         os.rename(self.staging, self.out)
         shutil.rmtree(old, ignore_errors=True)
+
+    def _keep_foreign(self) -> None:
+        """Link into staging every live file our previous build did not write (never ours to delete)."""
+        ours = self.stale_files | set(self.files) | {MANIFEST}
+        for src in self.out.rglob("*"):
+            rel = src.relative_to(self.out).as_posix()
+            if rel in ours or self.staging in src.parents:
+                continue
+            dst = self.staging / rel
+            if src.is_symlink():  # kept as the link it is, not as a copy of its target
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(os.readlink(src), dst)
+            elif src.is_file():
+                self._link(src, dst)
 
     def _link(self, src: Path, dst: Path) -> None:
         if dst.parent not in self._dirs:

@@ -53,11 +53,12 @@ def test_deliver_sends_multipart_recap_with_unsubscribe_headers(mail_ctx, smtp) 
     (msg,) = inbox.to(address)
     assert msg["From"] == "Signal <recap@news.example.org>" and msg["To"] == address
     assert msg["Message-ID"] == deliveries(mail_ctx)[address].message_id
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Unsubscribe-Post"] is None  # no POST endpoint configured (RFC 8058)
     assert "<http://127.0.0.1:8000/unsubscribe/?token=" in msg["List-Unsubscribe"]
     assert "mailto:recap@news.example.org?subject=unsubscribe" in msg["List-Unsubscribe"]
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
+    assert "    Our card: http://127.0.0.1:8000/items/" in text  # our page, with its quotes
     for part in (text, html):
         assert "Model launch" in part and "Café paper 💡" in part
         assert "http://127.0.0.1:8000/recaps/2026-W47/" in part
@@ -276,3 +277,45 @@ def test_deliver_two_workers_at_once_send_each_once(mail_ctx, smtp) -> None:
     for thread in threads:
         thread.join(30)
     assert errors == [] and inbox.count() == dict.fromkeys(addresses, 1)
+
+
+# Issue 19, problem 5: `deliver` exited 0 although a delivery failed for good.
+def test_deliver_command_exits_non_zero_on_a_permanent_failure(
+    mail_ctx, smtp, tmp_path, monkeypatch
+) -> None:
+    from click.testing import CliRunner
+
+    from aggregator.cli import main
+
+    if not mail_ctx.settings.database.url.startswith("sqlite"):
+        pytest.skip("the command reads its database from a config file; SQLite is enough")
+    inbox, port = smtp
+    ok, refused = setup(mail_ctx, 2)
+    inbox.refuse[refused] = ["550 5.1.1 No such user"]
+    config = tmp_path / "deliver.toml"
+    config.write_text(
+        f'[database]\nurl = "{mail_ctx.settings.database.url}"\n'
+        f'[email]\nenabled = true\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
+        'from_address = "Signal <recap@news.example.org>"\n'
+    )
+    monkeypatch.setenv("AGGREGATOR_SECRET_KEY", "test-unsubscribe-secret")
+    result = CliRunner().invoke(main, ["--config", str(config), "deliver"])
+    assert result.exit_code == 1, result.output
+    assert "1 delivery(ies) failed for good" in result.output
+    assert inbox.count() == {ok: 1}
+
+
+def test_status_shows_delivery_counts_and_failures(mail_ctx, smtp) -> None:
+    from aggregator.cli.status import collect_status
+
+    inbox, _ = smtp
+    ok, refused = setup(mail_ctx, 2)
+    inbox.refuse[refused] = ["550 5.1.1 No such user"]
+    run_deliver(mail_ctx)
+    with mail_ctx.session() as session:
+        document = collect_status(session, mail_ctx.settings)
+    deliveries = document["deliveries"]
+    assert deliveries["counts"] == {"failed": 1, "sent": 1}
+    (failure,) = deliveries["failures"]
+    assert "550 5.1.1 No such user" in failure["last_error"]
+    assert refused not in json.dumps(deliveries) and ok not in json.dumps(deliveries)

@@ -59,7 +59,8 @@ def test_export_without_config_says_so_and_creates_nothing(tmp_path: Path) -> No
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and "export: no configuration file" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "no configuration: ./aggregator.toml does not exist" in result.stderr
     assert list(tmp_path.iterdir()) == []  # no aggregator.db appeared
 
 

@@ -17,7 +17,7 @@ def documented_keys(section: str) -> set[str]:
     """Return the keys in the table under a `## [section]` heading."""
     match = re.search(rf"^## \[+{re.escape(section)}\]+\n(.*?)(?=^## |\Z)", DOC, re.S | re.M)
     assert match, f"no section for [{section}] in docs/configuration.md"
-    return set(re.findall(r"^\| `([a-z_]+)` \|", match.group(1), re.M))
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", match.group(1), re.M))
 
 
 def settings_sections() -> list[tuple[str, type[BaseModel]]]:

@@ -125,3 +125,29 @@ def test_recap_body_reads_sections_points_and_watch_loosely() -> None:
     assert body["sections"][1]["paragraphs"] == ["A loose paragraph"]
     assert len(body["sections"]) == 2
     assert body["watch"] == ["Pricing", "Evals"]
+
+
+# Problem 9 of issue 19: non-ASCII names became source, source-2, ... by sort order.
+def test_source_slugs_are_transliterated_and_stable() -> None:
+    from aggregator.publish.data import SourceInfo
+    from aggregator.publish.paths import assign_source_slugs
+
+    def slugs(names: list[str]) -> dict[str, str]:
+        infos = [SourceInfo(n, "rss", f"https://{i}.test/", "") for i, n in enumerate(names)]
+        return {s.name: s.slug for s in assign_source_slugs(infos)}
+
+    first = slugs(["Ελληνικά Νέα", "Новости ИИ", "東京テック", "Plain Blog"])
+    assert first == {
+        "Ελληνικά Νέα": "ellinika-nea",
+        "Новости ИИ": "novosti-ii",
+        "東京テック": "dongjingtetku",
+        "Plain Blog": "plain-blog",
+    }
+    # Adding sources (one sorting first) moves no other source's page.
+    more = slugs(["Ä First", "Ελληνικά Νέα", "Новости ИИ", "東京テック", "Plain Blog", "💡"])
+    assert all(more[name] == slug for name, slug in first.items())
+    assert more["Ä First"] == "a-first"
+    assert more["💡"] == "bulb"
+    nothing = slugs(["«»", "—"])  # nothing to transliterate: a short hash of the name
+    assert len(set(nothing.values())) == 2
+    assert all(s.startswith("source-") and len(s) == 15 for s in nothing.values())

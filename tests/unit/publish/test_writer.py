@@ -96,3 +96,46 @@ def test_exchange_paths_swaps_directories(tmp_path: Path) -> None:
     if not exchange_paths(tmp_path / "a", tmp_path / "b"):
         pytest.skip("renameat2 RENAME_EXCHANGE not supported here")
     assert (tmp_path / "a/f").read_text() == "b"
+
+
+# Problem 1 of issue 19: a first build into an existing folder deleted everything in it.
+def test_writer_refuses_a_non_empty_folder_without_our_manifest(tmp_path: Path) -> None:
+    from aggregator.publish.writer import UnsafeOutputDir, check_output_dir
+
+    out = tmp_path / "www"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(UnsafeOutputDir, match=r"not empty and holds no site of ours.*--adopt"):
+        check_output_dir(out)
+    check_output_dir(out, adopt=True)  # the owner said yes
+    check_output_dir(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    check_output_dir(tmp_path / "empty")
+
+
+def test_writer_refuses_a_folder_holding_the_config_or_database(tmp_path: Path) -> None:
+    from aggregator.publish.writer import UnsafeOutputDir, check_output_dir
+
+    config = tmp_path / "aggregator.toml"
+    for out in (tmp_path, tmp_path / "."):
+        with pytest.raises(UnsafeOutputDir, match=r"contains .*aggregator\.toml"):
+            check_output_dir(out, adopt=True, protected=[config])
+    check_output_dir(tmp_path / "site", protected=[config])
+
+
+def test_writer_tree_swap_never_removes_files_it_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "keep.txt").write_text("theirs")
+    (out / "deep").mkdir()
+    (out / "deep/also.txt").write_text("theirs too")
+    (out / "link").symlink_to("keep.txt")
+    _build(out, {"index.html": "home", "old.html": "ours"})  # adopted: one build in place
+    assert (out / "keep.txt").read_text() == "theirs"
+    # A build that changes most files swaps the whole tree; ours go, theirs stay.
+    writer = _build(out, {"index.html": "new home", "n1.html": "1", "n2.html": "2"}, env="e2")
+    assert (out / "n1.html").exists() and not (out / "old.html").exists()
+    assert (out / "keep.txt").read_text() == "theirs"
+    assert (out / "deep/also.txt").read_text() == "theirs too"
+    assert (out / "link").is_symlink()
+    assert "keep.txt" not in writer.files  # never claimed as ours

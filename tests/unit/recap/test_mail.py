@@ -76,9 +76,9 @@ def test_build_message_headers_and_both_parts() -> None:
     token = make_token(SECRET, "reader@example.org")
     assert msg["To"] == "reader@example.org"
     assert msg["Message-ID"] == "<recap.2026-W47.r2.s5@news.example.org>"
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Unsubscribe-Post"] is None  # no POST endpoint configured: no one-click
     unsub = msg["List-Unsubscribe"]
-    assert f"<{unsubscribe_url('https://news.example.org/', token)}>" in unsub
+    assert f"<{unsubscribe_url('https://news.example.org/unsubscribe/', token)}>" in unsub
     assert "<mailto:recap@news.example.org?subject=unsubscribe%20" in unsub
     assert msg.get_content_type() == "multipart/alternative"
     text = msg.get_body(("plain",)).get_content()
@@ -102,3 +102,56 @@ def test_build_message_says_when_extractive() -> None:
     text = build(sample_recap("extractive")).get_body(("plain",)).get_content()
     assert "without a language model" in text
     assert "without a language model" not in build().get_body(("plain",)).get_content()
+
+
+# Problem 5 of issue 19: the header went out RFC 2047-encoded, which clients do not read as a link.
+def test_list_unsubscribe_is_plain_ascii_in_the_raw_bytes() -> None:
+    from aggregator.deliver.mail import POLICY
+
+    token = make_token(SECRET, "reader@example.org")
+    msg = build_message(
+        sample_recap(), STORIES, to="reader@example.org", from_address="Signal <recap@news.example.org>",
+        site_title="Signal", base_url="https://news.example.org/", token=token,
+        msgid="<m@news.example.org>", endpoint="https://news.example.org/api/unsubscribe",
+    )  # fmt: skip
+    # What smtplib.send_message writes: the message's own policy with CRLF line ends.
+    raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    assert msg.policy is POLICY and POLICY.max_line_length == 998
+    line = next(x for x in raw.split(b"\r\n") if x.startswith(b"List-Unsubscribe:"))
+    expected = (
+        f"List-Unsubscribe: <https://news.example.org/api/unsubscribe?token={token}>, "
+        f"<mailto:recap@news.example.org?subject=unsubscribe%20{token}>"
+    ).encode()
+    assert line == expected and b"=?" not in line
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+
+
+def test_recap_email_layout_for_readers_and_mail_operators() -> None:
+    from aggregator.deliver.mail import StoryRef as Ref
+
+    stories = {
+        1: Ref(1, "Model one ships " * 4, "Cheaper tokens for everyone who serves models " * 2,
+               "https://a.example/1", "https://news.example.org/items/2026/11/model-one/"),
+        2: STORIES[2],
+    }  # fmt: skip
+    msg = build_message(
+        sample_recap(), stories, to="reader@example.org", from_address="Signal <recap@news.example.org>",
+        site_title="Signal", base_url="https://news.example.org/", token="t.k", msgid="<m@x>",
+        postal_address="1 Example Road, Exampletown", language="de",
+    )  # fmt: skip
+    text = msg.get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    assert all(len(line) <= 78 or "://" in line for line in lines)
+    assert "  * Model one ships Model one ships" in text  # each story has its line
+    assert "    Our card: https://news.example.org/items/2026/11/model-one/" in lines
+    assert "    Original: https://a.example/1" in lines
+    assert "Sent by Signal <recap@news.example.org>, 1 Example Road, Exampletown." in " ".join(
+        lines
+    )
+    html = msg.get_body(("html",)).get_content()
+    assert '<html lang="de">' in html and 'name="viewport"' in html
+    assert "display:none" in html and "Prices fell" in html.split("<table")[0]  # preheader
+    assert 'role="presentation" width="620"' in html and "max-width:620px" in html
+    assert 'href="https://news.example.org/items/2026/11/model-one/"' in html
+    assert '(<a href="https://a.example/1"' in html
+    assert "1 Example Road, Exampletown" in html and "javascript:" not in html
