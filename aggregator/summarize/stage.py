@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
 from aggregator.context import Context
 from aggregator.db import claims
-from aggregator.db.models import Article, Item, Job, LLMCall, Source, Story, StoryTopic
+from aggregator.db.models import Article, Item, Job, Source, Story, StoryTopic
 from aggregator.db.models import Card as CardRow
-from aggregator.llm.cache import DbCache, DbModeMemory, record_calls
 from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.output import BudgetExceeded
 from aggregator.llm.pricing import DailyBudget, next_utc_day
+from aggregator.llm.store import DbCache, DbModeMemory, record_calls, spent_today
 from aggregator.log import event
 from aggregator.report import StageReport
 from aggregator.summarize.summarizer import (
@@ -36,14 +36,6 @@ from aggregator.summarize.workloop import Outcome, Unit, WorkLoop
 log = logging.getLogger("aggregator.pipeline.summarize")
 STAGE = "summarize"
 _TAGS = re.compile(r"<[^>]+>")
-
-
-def spent_today(session: Session, now: datetime | None = None) -> float:
-    """Return today's (UTC) LLM spend from the ledger."""
-    now = now or utcnow()
-    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
-    total = session.scalar(select(func.sum(LLMCall.cost_usd)).where(LLMCall.created_at >= midnight))
-    return float(total or 0.0)
 
 
 def rank_pending(session: Session, ctx: Context) -> int:
@@ -251,7 +243,7 @@ async def _run_llm(ctx: Context, loop: WorkLoop, budget: DailyBudget, cap: int) 
     async with LLMClient(ClientConfig.from_settings(ctx.settings.llm, **overrides)) as client:
         loop.summarizer = LLMSummarizer(
             ctx.settings, client, cache=cache,
-            modes=DbModeMemory(ctx.sessions), budget=budget,
+            modes=DbModeMemory(ctx.sessions, client.config.mode_reprobe_after), budget=budget,
         )  # fmt: skip
         await loop.run(cap, ctx.settings.llm.max_concurrency)
 

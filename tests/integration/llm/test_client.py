@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from aggregator.llm.cache import MemoryCache, MemoryModes
-from aggregator.llm.client import ClientConfig, LLMClient, acomplete_structured, complete_structured
+from aggregator.llm.client import ClientConfig, LLMClient
+from aggregator.llm.complete import acomplete_structured, complete_structured
 from aggregator.llm.output import BudgetExceeded, LLMError
 from aggregator.llm.pricing import DailyBudget
 from aggregator.llm.prompts import load_prompt
@@ -81,7 +82,7 @@ def test_client_schema_violation_is_repaired_with_the_error_quoted(openai_server
 def test_client_gives_up_after_one_failed_repair(openai_server: FakeOpenAI):
     openai_server.enqueue("no json here", "still no json")
     with pytest.raises(LLMError, match="invalid after repair") as info:
-        ask(openai_server)
+        ask(openai_server, cfg={"structured_output": "json_object"})
     assert [r.status for r in info.value.records] == ["invalid", "invalid"]
     assert len(openai_server.requests) == 2
 
@@ -106,7 +107,8 @@ def test_client_falls_back_from_json_schema_and_remembers_the_mode(openai_server
     assert "JSON Schema" in openai_server.requests[1]["body"]["messages"][0]["content"]
     assert list(modes.values()) == ["json_object"]
     ask(openai_server, modes=modes, variables={**VARIABLES, "title": "Another story"})
-    assert openai_server.requests[2]["body"]["response_format"] == {"type": "json_object"}
+    assert openai_server.requests[2]["body"]["response_format"]["type"] == "json_object"
+    assert openai_server.requests[2]["body"]["response_format"]["schema"]["type"] == "object"
 
 
 def test_client_falls_back_to_plain_text_with_json_located(openai_server: FakeOpenAI):
