@@ -11,8 +11,9 @@ from aggregator.db.models.base import (
     StoryRelation,
     StoryTopic,
 )
+from aggregator.db.models.batch import LLMBatch
 from aggregator.db.models.llm import LLMCacheEntry, LLMCall
 from aggregator.db.models.recap import Delivery, Recap, Subscriber
 from aggregator.db.models.work import Job, Meta
 
-__all__ = ['NAMING', 'Article', 'Base', 'Card', 'Delivery', 'Item', 'Job', 'LLMCacheEntry', 'LLMCall', 'Meta', 'Recap', 'Source', 'Story', 'StoryRelation', 'StoryTopic', 'Subscriber']
+__all__ = ['NAMING', 'Article', 'Base', 'Card', 'Delivery', 'Item', 'Job', 'LLMBatch', 'LLMCacheEntry', 'LLMCall', 'Meta', 'Recap', 'Source', 'Story', 'StoryRelation', 'StoryTopic', 'Subscriber']
