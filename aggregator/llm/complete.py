@@ -29,7 +29,9 @@ from aggregator.llm.prompts import Prompt
 M = TypeVar("M", bound=BaseModel)
 
 
-def starting_mode(cfg: ClientConfig, remembered: str | None) -> tuple[OutputMode, tuple[OutputMode, ...]]:
+def starting_mode(
+    cfg: ClientConfig, remembered: str | None
+) -> tuple[OutputMode, tuple[OutputMode, ...]]:
     """Return the mode to ask in first and the modes allowed: pinned by config, else detected."""
     if cfg.structured_output != "auto":
         allowed = FAMILIES[cfg.structured_output]

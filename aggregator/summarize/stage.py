@@ -31,7 +31,7 @@ from aggregator.summarize.summarizer import (
     card_hash,
     story_rank,
 )
-from aggregator.summarize.workloop import Outcome, Unit, WorkLoop
+from aggregator.summarize.workloop import MAX_ATTEMPTS, Outcome, Unit, WorkLoop
 
 log = logging.getLogger("aggregator.pipeline.summarize")
 STAGE = "summarize"
@@ -125,7 +125,7 @@ def claim_units(ctx: Context, limit: int) -> list[Unit]:
                 job.last_error = "summarize: story has no item text to summarize"
                 claims.complete(session, job, claims.SKIPPED)
                 continue
-            units.append(Unit(job.id, stories[job.subject_id]))
+            units.append(Unit(job.id, stories[job.subject_id], job.attempts))
         return units
 
 
@@ -167,7 +167,7 @@ def write_outcomes(
         with ctx.session() as session:
             if cache is not None:
                 cache.flush(session)  # answers paid for are kept even if their job was lost
-            return _write(session, ctx.worker_id, batch)
+            return _write(session, ctx.worker_id, batch, ctx.settings.llm.fallback_retry_after)
     except Exception as exc:
         if len(batch) == 1:
             event(
@@ -181,7 +181,9 @@ def write_outcomes(
     return [write_outcomes(ctx, [pair], cache)[0] for pair in batch]
 
 
-def _write(session: Session, worker: str, batch: list[tuple[Unit, Outcome]]) -> list[str]:
+def _write(
+    session: Session, worker: str, batch: list[tuple[Unit, Outcome]], retry_after: float
+) -> list[str]:
     """Store a batch of outcomes; return what happened to each."""
     record_calls(session, [record for _, outcome in batch for record in outcome.records])
     ids = [unit.job_id for unit, _ in batch]
@@ -190,6 +192,9 @@ def _write(session: Session, worker: str, batch: list[tuple[Unit, Outcome]]) -> 
              if job.claimed_by == worker and job.status == claims.RUNNING}  # fmt: skip
     cards = {unit.story.story_id: outcome.result for unit, outcome in batch
              if outcome.result is not None and unit.job_id in owned}  # fmt: skip
+    stand_ins = {unit.story.story_id: outcome.fallback for unit, outcome in batch
+                 if outcome.fallback is not None and unit.job_id in owned}  # fmt: skip
+    cards.update(_without_llm_cards(session, stand_ins))
     if cards:
         store_cards(session, cards)
     statuses = []
@@ -197,16 +202,27 @@ def _write(session: Session, worker: str, batch: list[tuple[Unit, Outcome]]) -> 
         if unit.job_id not in owned:
             statuses.append("lost")  # our lease ran out and another worker owns the job now
         else:
-            statuses.append(_settle(session, jobs[unit.job_id], outcome))
+            statuses.append(_settle(session, jobs[unit.job_id], outcome, retry_after))
     return statuses
 
 
-def _settle(session: Session, job: Job, outcome: Outcome) -> str:
+def _without_llm_cards(session: Session, stand_ins: dict[int, CardResult]) -> dict[int, CardResult]:
+    """Return the stand-ins for stories that have no LLM card (one is never replaced by them)."""
+    if not stand_ins:
+        return {}
+    llm = set(session.scalars(select(CardRow.story_id).where(
+        CardRow.story_id.in_(stand_ins), CardRow.mode == "llm")))  # fmt: skip
+    return {sid: result for sid, result in stand_ins.items() if sid not in llm}
+
+
+def _settle(session: Session, job: Job, outcome: Outcome, retry_after: float) -> str:
     """Move a job on after its outcome: done, released (tomorrow if over budget) or failed."""
     if outcome.result is not None:
         claims.complete(session, job)
         return "ok"
     error = outcome.error
+    if outcome.fallback is not None and error is not None:
+        return _stand_in(session, job, error, retry_after)
     if isinstance(error, BudgetExceeded):
         claims.release(session, job, next_attempt_at=next_utc_day())
         return "budget"
@@ -217,6 +233,18 @@ def _settle(session: Session, job: Job, outcome: Outcome) -> str:
     wait = max(delay, error.retry_after or 0.0)
     claims.fail(session, job, str(error), retry_at=utcnow() + timedelta(seconds=wait))
     return "failed"
+
+
+def _stand_in(session: Session, job: Job, error: Exception, retry_after: float) -> str:
+    """Keep the job of a story now showing an extractive stand-in: the LLM is asked again later."""
+    if isinstance(error, BudgetExceeded):
+        claims.release(session, job, next_attempt_at=next_utc_day())
+        return "fallback"
+    claims.fail(session, job, str(error), retry_at=utcnow() + timedelta(seconds=retry_after))
+    # One more LLM attempt per retry period: failing again keeps the stand-in for another period.
+    job.status, job.attempts = claims.PENDING, MAX_ATTEMPTS - 1
+    job.next_attempt_at = utcnow() + timedelta(seconds=retry_after)
+    return "fallback"
 
 
 def tally(report: StageReport, unit: Unit, outcome: Outcome, status: str) -> None:
@@ -232,6 +260,11 @@ def tally(report: StageReport, unit: Unit, outcome: Outcome, status: str) -> Non
     elif status == "failed":
         report.failed += 1
         report.errors.append(f"story {unit.story.story_id}: {outcome.error}")
+    elif status == "fallback":  # a labelled extractive card stands in; the LLM is asked later
+        report.skipped += 1
+        details["fallback"] = details.get("fallback", 0) + 1
+        if not isinstance(outcome.error, BudgetExceeded):
+            report.errors.append(f"story {unit.story.story_id}: {outcome.error}")
     else:
         report.skipped += 1
 
@@ -248,28 +281,51 @@ async def _run_llm(ctx: Context, loop: WorkLoop, budget: DailyBudget, cap: int) 
         await loop.run(cap, ctx.settings.llm.max_concurrency)
 
 
-def run_summarize(ctx: Context, limit: int | None = None) -> StageReport:
-    """Summarize pending stories (LLM when configured, else extractive) and return the counts."""
+class _BudgetSpent:
+    """A summarizer for a day whose budget is spent: every story waits for tomorrow's."""
+
+    async def summarize(self, story: StoryInput) -> CardResult:
+        raise BudgetExceeded("summarize: daily LLM budget reached")
+
+
+def _fill(ctx: Context, loop: WorkLoop, cap: int) -> None:
+    """Give stories still waiting an extractive stand-in until the budget allows the LLM."""
+    loop.stop, loop.summarizer = None, _BudgetSpent()
+    asyncio.run(loop.run(cap, 1))
+
+
+def run_summarize(ctx: Context, limit: int | None = None, drain: bool = False) -> StageReport:
+    """Summarize pending stories (LLM when configured, else extractive) and return the counts.
+
+    One run takes `[llm] max_items_per_run` stories; `drain` (the `summarize` command)
+    takes every ready one, or `limit`.
+    """
     settings = ctx.settings
     report = StageReport(STAGE)
-    cap = min(limit or settings.llm.max_items_per_run, settings.llm.max_items_per_run)
+    cap = limit or (10**9 if drain else settings.llm.max_items_per_run)
     with ctx.session() as session:
-        rank_pending(session, ctx)
+        waiting = rank_pending(session, ctx)
         spent = spent_today(session)
     loop = WorkLoop(
         summarizer=None, claim=partial(claim_units, ctx), store=partial(write_outcomes, ctx),
         stored=partial(tally, report), stopping=lambda: ctx.stop_requested,
     )  # fmt: skip
-    with ctx.progress("summarize", None) as task:
+    fill = settings.llm.enabled and settings.llm.fill_with_extractive
+    if fill:
+        loop.fallback = ExtractiveSummarizer(settings)
+    with ctx.progress("summarize", min(waiting, cap) or None) as task:
         loop.progress = task
         try:
             if settings.llm.enabled:
                 report.details["mode"] = "llm"
                 budget = DailyBudget(settings.llm.daily_budget_usd, spent)
-                if budget.exhausted:
-                    report.details["budget_reached"] = "budget"
-                    return report
-                asyncio.run(_run_llm(ctx, loop, budget, cap))
+                if not budget.exhausted:
+                    asyncio.run(_run_llm(ctx, loop, budget, cap))
+                else:
+                    loop.stop = "budget"
+                if loop.stop == "budget" and fill and not ctx.stop_requested:
+                    _fill(ctx, loop, cap - report.processed)
+                    loop.stop = "budget"
             else:
                 report.details["mode"] = "extractive"
                 loop.summarizer = ExtractiveSummarizer(settings)

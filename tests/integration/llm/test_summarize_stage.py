@@ -164,7 +164,9 @@ def test_summarize_second_run_makes_zero_calls(llm_ctx: Context, openai_server: 
 
 
 def test_summarize_budget_stop_leaves_items_pending(llm_settings, openai_server: FakeOpenAI):
-    ctx = open_context(llm_settings(daily_budget_usd=0.0065, max_concurrency=1))
+    ctx = open_context(
+        llm_settings(daily_budget_usd=0.0065, max_concurrency=1, fill_with_extractive=False)
+    )
     ctx.extras["llm_client"] = FAST
     ids = [add_story(ctx, f"Story {i}", ARTICLE.replace("Lumen", f"Lumen{i}")) for i in range(5)]
     report = run_summarize(ctx)
@@ -230,7 +232,8 @@ def test_summarize_hang_past_the_timeout_leaves_the_job_pending(llm_settings, op
     ctx.engine.dispose()
 
 
-def test_summarize_unauthorized_stops_the_run(llm_ctx: Context, openai_server: FakeOpenAI):
+def test_summarize_unauthorized_stops_the_run(llm_settings, openai_server: FakeOpenAI):
+    llm_ctx = open_context(llm_settings(fill_with_extractive=False))
     ids = [add_story(llm_ctx, f"Story {i}", ARTICLE + f" {i}") for i in range(6)]
     openai_server.responder = lambda request: Reply(status=401, error="Incorrect API key")
     report = run_summarize(llm_ctx)
@@ -239,6 +242,7 @@ def test_summarize_unauthorized_stops_the_run(llm_ctx: Context, openai_server: F
     jobs = [job_of(llm_ctx, i) for i in ids]
     assert all(j.status == "pending" for j in jobs)
     assert sum(j.attempts for j in jobs) == len(openai_server.requests)
+    llm_ctx.engine.dispose()
 
 
 def test_summarize_remembers_the_output_mode_per_server(llm_ctx: Context, openai_server):
