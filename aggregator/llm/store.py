@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.clock import utcnow
 from aggregator.db.meta import get_meta, set_meta
-from aggregator.db.models import LLMCacheEntry, LLMCall
+from aggregator.db.models import LLMBatch, LLMCacheEntry, LLMCall
 from aggregator.db.session import session_scope
 from aggregator.llm.cache import CallRecord
 
@@ -127,3 +127,30 @@ class DbModeMemory:
         self._known[server] = value = f"{mode}|{utcnow().isoformat()}"
         with session_scope(self.sessions) as session:
             set_meta(session, self._key(server), value)
+
+
+def add_batch(session: Session, model: str, mode: str, lines: dict[str, int]) -> int:
+    """Add a batch row in state "preparing" (before anything is uploaded); return its id."""
+    row = LLMBatch(model=model, output_mode=mode, lines=lines, status="preparing")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def open_batches(session: Session) -> list[dict[str, Any]]:
+    """Return the batches not finished yet (preparing or submitted) as plain dicts."""
+    rows = session.scalars(
+        select(LLMBatch)
+        .where(LLMBatch.status.in_(("preparing", "submitted")))
+        .order_by(LLMBatch.id)
+    )
+    return [{"id": r.id, "remote_id": r.remote_id, "status": r.status, "model": r.model,
+             "output_mode": r.output_mode, "lines": dict(r.lines)} for r in rows]  # fmt: skip
+
+
+def update_batch(session: Session, batch_id: int, **values: Any) -> None:
+    """Set a batch row's fields (remote_id, status, remote_status, error)."""
+    row = session.get(LLMBatch, batch_id)
+    if row is not None:
+        for key, value in values.items():
+            setattr(row, key, value)

@@ -306,6 +306,12 @@ def run_summarize(ctx: Context, limit: int | None = None, drain: bool = False) -
     with ctx.session() as session:
         waiting = rank_pending(session, ctx)
         spent = spent_today(session)
+    if settings.llm.enabled and settings.llm.batch_enabled:
+        from aggregator.summarize.batching import run_batches  # it imports this module
+
+        run_batches(ctx, report, spent)
+        with ctx.session() as session:
+            spent = spent_today(session)
     loop = WorkLoop(
         summarizer=None, claim=partial(claim_units, ctx), store=partial(write_outcomes, ctx),
         stored=partial(tally, report), stopping=lambda: ctx.stop_requested,

@@ -1,0 +1,215 @@
+"""The summarize stage's Batch API path: a backlog submitted as one batch, polled, stored.
+
+Part of the stage's runner (it claims jobs and stores cards). A batch row and its claimed
+jobs are committed before anything is uploaded, and the remote id right after the batch
+is created, so a restart finds the batch (by its tag if the crash came in between) and
+never submits the same stories twice. Every answer is validated and grounded like a live
+one; a line that failed, or whose card is not grounded enough, is asked live.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from aggregator.clock import utcnow
+from aggregator.context import Context
+from aggregator.db import claims
+from aggregator.db.models import Job
+from aggregator.llm.batch import FINISHED, BatchAPI, LineResult, request_line
+from aggregator.llm.complete import starting_mode
+from aggregator.llm.pricing import DailyBudget
+from aggregator.llm.store import (
+    DbModeMemory,
+    add_batch,
+    open_batches,
+    record_calls,
+    update_batch,
+)
+from aggregator.log import event
+from aggregator.report import StageReport
+from aggregator.summarize.batched import Requests
+from aggregator.summarize.stage import STAGE, _write, load_stories
+from aggregator.summarize.summarizer import (
+    CardResult,
+)
+from aggregator.summarize.workloop import Outcome, Unit
+
+log = logging.getLogger("aggregator.summarize.batch")
+# Longer than the 24h completion window: no other worker takes a job while its batch runs.
+LEASE = timedelta(hours=26)
+
+
+def worker_of(batch_id: int) -> str:
+    """Return the claim owner of a batch's jobs."""
+    return f"batch:{batch_id}"
+
+
+def claim_backlog(session: Any, batch_id: int, limit: int) -> list[Job]:
+    """Claim up to `limit` ready jobs never tried (a job that failed once goes live)."""
+    now = utcnow()
+    query = (
+        select(Job)
+        .where(
+            Job.stage == STAGE,
+            Job.status == claims.PENDING,
+            Job.next_attempt_at <= now,
+            Job.attempts == 0,
+        )
+        .order_by(Job.priority.desc(), Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    jobs = list(session.scalars(query))
+    for job in jobs:
+        job.status, job.claimed_by = claims.RUNNING, worker_of(batch_id)
+        job.lease_until, job.attempts = now + LEASE, job.attempts + 1
+    return jobs
+
+
+def backlog_size(session: Any) -> int:
+    """Return how many ready summarize jobs were never tried."""
+    return session.scalar(
+        select(func.count()).select_from(Job).where(
+            Job.stage == STAGE, Job.status == claims.PENDING, Job.next_attempt_at <= utcnow(),
+            Job.attempts == 0,
+        )
+    )  # fmt: skip
+
+
+def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
+                   report: StageReport) -> int:  # fmt: skip
+    """Submit the waiting stories as one batch when there are more than the threshold."""
+    settings = ctx.settings.llm
+    memory = DbModeMemory(ctx.sessions, parts.config.mode_reprobe_after)
+    mode = starting_mode(parts.config, memory.get(parts.config.server_key))[0]
+    with ctx.session() as session:
+        if backlog_size(session) <= settings.batch_threshold:
+            return 0
+        batch_id = add_batch(session, parts.config.model, mode, {})
+        jobs = claim_backlog(session, batch_id, 50_000)  # the Batch API's line limit
+        stories = load_stories(session, [job.subject_id for job in jobs])
+        budget = DailyBudget(settings.daily_budget_usd, spent)
+        lines, owners = [], {}
+        for job in jobs:
+            story = stories.get(job.subject_id)
+            body = parts.body(story, mode) if story else None
+            estimate = parts.estimate(body) if body else 0.0
+            if body is None or not budget.admit(estimate):
+                claims.release(session, job)  # live (or tomorrow) takes it
+                continue
+            custom_id = f"story-{story.story_id}"
+            lines.append(request_line(custom_id, body))
+            owners[custom_id] = job.id
+        update_batch(session, batch_id, lines=owners, status="preparing" if lines else "done")
+    if not lines:
+        return 0
+    try:
+        remote_id = api.submit(lines, tag=str(batch_id))
+    except Exception as exc:
+        _give_back(ctx, batch_id, owners, f"batch: could not submit: {exc}", retry_live=False)
+        return 0
+    with ctx.session() as session:
+        update_batch(session, batch_id, remote_id=remote_id, status="submitted")
+    report.details["batch_submitted"] = report.details.get("batch_submitted", 0) + len(lines)
+    event(log, "summarize: batch submitted", batch=remote_id, stories=len(lines))
+    return len(lines)
+
+
+def _give_back(ctx: Context, batch_id: int, owners: dict[str, int], reason: str,
+               *, retry_live: bool) -> None:  # fmt: skip
+    """Return a batch's jobs to the queue (asked live next when `retry_live`); close the row."""
+    with ctx.session() as session:
+        values: dict[str, Any] = {"status": claims.PENDING, "claimed_by": None,
+                                  "lease_until": None, "last_error": reason[:500]}  # fmt: skip
+        if not retry_live:
+            values["attempts"] = 0  # never sent: it may go into a later batch
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(list(owners.values())), Job.claimed_by == worker_of(batch_id))
+            .values(**values, next_attempt_at=utcnow())
+        )
+        update_batch(session, batch_id, status="failed", error=reason[:500])
+    event(log, "summarize: batch given back", logging.WARNING, batch=batch_id, reason=reason)
+
+
+def poll_batches(ctx: Context, api: BatchAPI, parts: Requests, report: StageReport) -> None:
+    """Advance every open batch: adopt one created before a crash, store finished ones."""
+    with ctx.session() as session:
+        rows = open_batches(session)
+    for row in rows:
+        remote_id = row["remote_id"]
+        if remote_id is None:  # interrupted between the row and the remote id
+            remote_id = api.find(str(row["id"]))
+            if remote_id is None:
+                _give_back(ctx, row["id"], row["lines"], "batch: interrupted before it was "
+                           "created; queued again", retry_live=False)  # fmt: skip
+                continue
+            with ctx.session() as session:
+                update_batch(session, row["id"], remote_id=remote_id, status="submitted")
+        remote = api.poll(remote_id)
+        if remote.status not in FINISHED:
+            with ctx.session() as session:
+                update_batch(session, row["id"], remote_status=remote.status)
+            continue
+        results = api.results(remote) if remote.status == "completed" else {}
+        store_batch(ctx, row, results, parts, report)
+        with ctx.session() as session:
+            update_batch(session, row["id"], remote_status=remote.status,
+                         status="done" if remote.status == "completed" else "failed",
+                         error=remote.error)  # fmt: skip
+
+
+def store_batch(ctx: Context, row: dict[str, Any], results: dict[str, LineResult],
+                parts: Requests, report: StageReport) -> None:  # fmt: skip
+    """Store a finished batch's cards; lines that failed or are missing are asked live."""
+    worker, mode = worker_of(row["id"]), row["output_mode"] or "json_schema"
+    with ctx.session() as session:
+        jobs = {job.id: job for job in session.scalars(
+            select(Job).where(Job.id.in_(list(row["lines"].values()))))}  # fmt: skip
+        stories = load_stories(session, [job.subject_id for job in jobs.values()])
+        done, retry, records = [], {}, []
+        for custom_id, job_id in row["lines"].items():
+            job = jobs.get(job_id)
+            if job is None or job.claimed_by != worker or job.subject_id not in stories:
+                continue  # the lease ran out and a live worker took it
+            story = stories[job.subject_id]
+            result = results.get(custom_id) or LineResult(custom_id, error="batch: no answer")
+            made, record = parts.card(story, mode, result)
+            if isinstance(made, CardResult):
+                done.append((Unit(job.id, story, job.attempts), Outcome(made, None, made.records)))
+            else:
+                retry[job.id], records = made, [*records, record]
+        _write(session, worker, done, ctx.settings.llm.fallback_retry_after)
+        record_calls(session, records)
+        for job_id, reason in retry.items():  # attempts stay counted: the live path takes them
+            claims.fail(session, jobs[job_id], reason, retry_at=utcnow())
+    details = report.details
+    details["batch_cards"] = details.get("batch_cards", 0) + len(done)
+    details["batch_retried_live"] = details.get("batch_retried_live", 0) + len(retry)
+    report.processed += len(done)
+    report.succeeded += len(done)
+    report.details["cost_usd"] = round(
+        details.get("cost_usd", 0.0)
+        + sum(o.result.meta.cost_usd for _, o in done if o.result)
+        + sum(r.cost_usd for r in records),
+        6,
+    )
+
+
+def run_batches(ctx: Context, report: StageReport, spent: float) -> None:
+    """Poll open batches, then submit the backlog as a new one when it is big enough."""
+    parts = Requests.from_settings(ctx.settings, **ctx.extras.get("llm_client", {}))
+    api = BatchAPI(parts.config)
+    try:
+        poll_batches(ctx, api, parts, report)
+        submit_backlog(ctx, api, parts, spent, report)
+    except Exception as exc:
+        event(log, "summarize: batch step failed", logging.WARNING,
+              error=" ".join(str(exc).split())[:500])  # fmt: skip
+        report.errors.append(f"batch: {' '.join(str(exc).split())[:300]}")
+    finally:
+        api.close()
