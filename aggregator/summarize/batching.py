@@ -10,15 +10,9 @@ one; a line that failed, or whose card is not grounded enough, is asked live.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
-
-from aggregator.clock import utcnow
 from aggregator.context import Context
-from aggregator.db import claims
-from aggregator.db.models import Job
 from aggregator.llm.batch import FINISHED, BatchAPI, LineResult, request_line
 from aggregator.llm.complete import starting_mode
 from aggregator.llm.pricing import DailyBudget
@@ -32,52 +26,26 @@ from aggregator.llm.store import (
 from aggregator.log import event
 from aggregator.report import StageReport
 from aggregator.summarize.batched import Requests
-from aggregator.summarize.stage import STAGE, _write, load_stories
+from aggregator.summarize.stage import _write, load_stories
+from aggregator.summarize.store import (
+    ask_live,
+    backlog_size,
+    claim_backlog,
+    give_back,
+    jobs_by_id,
+    release,
+)
 from aggregator.summarize.summarizer import (
     CardResult,
 )
 from aggregator.summarize.workloop import Outcome, Unit
 
 log = logging.getLogger("aggregator.summarize.batch")
-# Longer than the 24h completion window: no other worker takes a job while its batch runs.
-LEASE = timedelta(hours=26)
 
 
 def worker_of(batch_id: int) -> str:
     """Return the claim owner of a batch's jobs."""
     return f"batch:{batch_id}"
-
-
-def claim_backlog(session: Any, batch_id: int, limit: int) -> list[Job]:
-    """Claim up to `limit` ready jobs never tried (a job that failed once goes live)."""
-    now = utcnow()
-    query = (
-        select(Job)
-        .where(
-            Job.stage == STAGE,
-            Job.status == claims.PENDING,
-            Job.next_attempt_at <= now,
-            Job.attempts == 0,
-        )
-        .order_by(Job.priority.desc(), Job.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    jobs = list(session.scalars(query))
-    for job in jobs:
-        job.status, job.claimed_by = claims.RUNNING, worker_of(batch_id)
-        job.lease_until, job.attempts = now + LEASE, job.attempts + 1
-    return jobs
-
-
-def backlog_size(session: Any) -> int:
-    """Return how many ready summarize jobs were never tried."""
-    return session.scalar(
-        select(func.count()).select_from(Job).where(
-            Job.stage == STAGE, Job.status == claims.PENDING, Job.next_attempt_at <= utcnow(),
-            Job.attempts == 0,
-        )
-    )  # fmt: skip
 
 
 def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
@@ -90,7 +58,7 @@ def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
         if backlog_size(session) <= settings.batch_threshold:
             return 0
         batch_id = add_batch(session, parts.config.model, mode, {})
-        jobs = claim_backlog(session, batch_id, 50_000)  # the Batch API's line limit
+        jobs = claim_backlog(session, worker_of(batch_id), 50_000)  # the Batch API's line limit
         stories = load_stories(session, [job.subject_id for job in jobs])
         budget = DailyBudget(settings.daily_budget_usd, spent)
         lines, owners = [], {}
@@ -99,7 +67,7 @@ def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
             body = parts.body(story, mode) if story else None
             estimate = parts.estimate(body) if body else 0.0
             if body is None or not budget.admit(estimate):
-                claims.release(session, job)  # live (or tomorrow) takes it
+                release(session, job)  # live (or tomorrow) takes it
                 continue
             custom_id = f"story-{story.story_id}"
             lines.append(request_line(custom_id, body))
@@ -123,15 +91,8 @@ def _give_back(ctx: Context, batch_id: int, owners: dict[str, int], reason: str,
                *, retry_live: bool) -> None:  # fmt: skip
     """Return a batch's jobs to the queue (asked live next when `retry_live`); close the row."""
     with ctx.session() as session:
-        values: dict[str, Any] = {"status": claims.PENDING, "claimed_by": None,
-                                  "lease_until": None, "last_error": reason[:500]}  # fmt: skip
-        if not retry_live:
-            values["attempts"] = 0  # never sent: it may go into a later batch
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(list(owners.values())), Job.claimed_by == worker_of(batch_id))
-            .values(**values, next_attempt_at=utcnow())
-        )
+        give_back(session, list(owners.values()), worker_of(batch_id), reason,
+                  retry_live=retry_live)  # fmt: skip
         update_batch(session, batch_id, status="failed", error=reason[:500])
     event(log, "summarize: batch given back", logging.WARNING, batch=batch_id, reason=reason)
 
@@ -168,8 +129,7 @@ def store_batch(ctx: Context, row: dict[str, Any], results: dict[str, LineResult
     """Store a finished batch's cards; lines that failed or are missing are asked live."""
     worker, mode = worker_of(row["id"]), row["output_mode"] or "json_schema"
     with ctx.session() as session:
-        jobs = {job.id: job for job in session.scalars(
-            select(Job).where(Job.id.in_(list(row["lines"].values()))))}  # fmt: skip
+        jobs = jobs_by_id(session, list(row["lines"].values()))
         stories = load_stories(session, [job.subject_id for job in jobs.values()])
         done, retry, records = [], {}, []
         for custom_id, job_id in row["lines"].items():
@@ -186,7 +146,7 @@ def store_batch(ctx: Context, row: dict[str, Any], results: dict[str, LineResult
         _write(session, worker, done, ctx.settings.llm.fallback_retry_after)
         record_calls(session, records)
         for job_id, reason in retry.items():  # attempts stay counted: the live path takes them
-            claims.fail(session, jobs[job_id], reason, retry_at=utcnow())
+            ask_live(session, jobs[job_id], reason)
     details = report.details
     details["batch_cards"] = details.get("batch_cards", 0) + len(done)
     details["batch_retried_live"] = details.get("batch_retried_live", 0) + len(retry)

@@ -23,6 +23,7 @@ from aggregator.llm.pricing import DailyBudget, next_utc_day
 from aggregator.llm.store import DbCache, DbModeMemory, record_calls, spent_today
 from aggregator.log import event
 from aggregator.report import StageReport
+from aggregator.summarize.store import keep_stand_in, without_llm_cards
 from aggregator.summarize.summarizer import (
     CardResult,
     ExtractiveSummarizer,
@@ -31,7 +32,7 @@ from aggregator.summarize.summarizer import (
     card_hash,
     story_rank,
 )
-from aggregator.summarize.workloop import MAX_ATTEMPTS, Outcome, Unit, WorkLoop
+from aggregator.summarize.workloop import BudgetSpent, Outcome, Unit, WorkLoop
 
 log = logging.getLogger("aggregator.pipeline.summarize")
 STAGE = "summarize"
@@ -194,7 +195,7 @@ def _write(
              if outcome.result is not None and unit.job_id in owned}  # fmt: skip
     stand_ins = {unit.story.story_id: outcome.fallback for unit, outcome in batch
                  if outcome.fallback is not None and unit.job_id in owned}  # fmt: skip
-    cards.update(_without_llm_cards(session, stand_ins))
+    cards.update(without_llm_cards(session, stand_ins))
     if cards:
         store_cards(session, cards)
     statuses = []
@@ -206,15 +207,6 @@ def _write(
     return statuses
 
 
-def _without_llm_cards(session: Session, stand_ins: dict[int, CardResult]) -> dict[int, CardResult]:
-    """Return the stand-ins for stories that have no LLM card (one is never replaced by them)."""
-    if not stand_ins:
-        return {}
-    llm = set(session.scalars(select(CardRow.story_id).where(
-        CardRow.story_id.in_(stand_ins), CardRow.mode == "llm")))  # fmt: skip
-    return {sid: result for sid, result in stand_ins.items() if sid not in llm}
-
-
 def _settle(session: Session, job: Job, outcome: Outcome, retry_after: float) -> str:
     """Move a job on after its outcome: done, released (tomorrow if over budget) or failed."""
     if outcome.result is not None:
@@ -222,7 +214,7 @@ def _settle(session: Session, job: Job, outcome: Outcome, retry_after: float) ->
         return "ok"
     error = outcome.error
     if outcome.fallback is not None and error is not None:
-        return _stand_in(session, job, error, retry_after)
+        return keep_stand_in(session, job, error, retry_after)
     if isinstance(error, BudgetExceeded):
         claims.release(session, job, next_attempt_at=next_utc_day())
         return "budget"
@@ -233,18 +225,6 @@ def _settle(session: Session, job: Job, outcome: Outcome, retry_after: float) ->
     wait = max(delay, error.retry_after or 0.0)
     claims.fail(session, job, str(error), retry_at=utcnow() + timedelta(seconds=wait))
     return "failed"
-
-
-def _stand_in(session: Session, job: Job, error: Exception, retry_after: float) -> str:
-    """Keep the job of a story now showing an extractive stand-in: the LLM is asked again later."""
-    if isinstance(error, BudgetExceeded):
-        claims.release(session, job, next_attempt_at=next_utc_day())
-        return "fallback"
-    claims.fail(session, job, str(error), retry_at=utcnow() + timedelta(seconds=retry_after))
-    # One more LLM attempt per retry period: failing again keeps the stand-in for another period.
-    job.status, job.attempts = claims.PENDING, MAX_ATTEMPTS - 1
-    job.next_attempt_at = utcnow() + timedelta(seconds=retry_after)
-    return "fallback"
 
 
 def tally(report: StageReport, unit: Unit, outcome: Outcome, status: str) -> None:
@@ -281,16 +261,9 @@ async def _run_llm(ctx: Context, loop: WorkLoop, budget: DailyBudget, cap: int) 
         await loop.run(cap, ctx.settings.llm.max_concurrency)
 
 
-class _BudgetSpent:
-    """A summarizer for a day whose budget is spent: every story waits for tomorrow's."""
-
-    async def summarize(self, story: StoryInput) -> CardResult:
-        raise BudgetExceeded("summarize: daily LLM budget reached")
-
-
 def _fill(ctx: Context, loop: WorkLoop, cap: int) -> None:
     """Give stories still waiting an extractive stand-in until the budget allows the LLM."""
-    loop.stop, loop.summarizer = None, _BudgetSpent()
+    loop.stop, loop.summarizer = None, BudgetSpent()
     asyncio.run(loop.run(cap, 1))
 
 

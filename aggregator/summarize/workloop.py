@@ -139,6 +139,13 @@ class WorkLoop:
         self.db.shutdown(wait=True)
 
 
+class BudgetSpent:
+    """A summarizer for a day whose budget is spent: every story waits for tomorrow's."""
+
+    async def summarize(self, story: StoryInput) -> CardResult:
+        raise BudgetExceeded("summarize: daily LLM budget reached")
+
+
 async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
     """Return the outcome of summarizing one story (errors become outcomes, never raise)."""
     try:

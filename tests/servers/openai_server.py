@@ -155,6 +155,9 @@ class FakeOpenAI:
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls = 1
+        # Wall-clock time of the first chat request received and the last answer sent.
+        self.first_request_at: float | None = None
+        self.last_answer_at: float | None = None
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -237,6 +240,8 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._send(*batch_post(server, self.path, self.headers, raw), {})
                 return
             request = json.loads(raw or b"{}")
+            if server.first_request_at is None:
+                server.first_request_at = time.time()
             with server.lock:
                 server.requests.append(
                     {
@@ -256,6 +261,7 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             else:
                 body = {"error": {"message": reply.error, "type": "scripted", "code": None}}
             self._send(reply.status, body, reply.headers)
+            server.last_answer_at = time.time()
 
         def setup(self) -> None:
             super().setup()
@@ -318,8 +324,12 @@ def _public(batch: dict[str, Any]) -> dict[str, Any]:
 
 
 def batch_get(server: FakeOpenAI, path: str) -> tuple[int, dict | bytes]:
-    """Return (status, body) of a batch retrieval or listing, or a file's content."""
+    """Return (status, body) of a batch retrieval or listing, a file's content, or timings."""
     parts = path.split("?")[0].strip("/").split("/")
+    if parts == ["_stats"]:  # for benchmarks: the span the server saw, and how many requests
+        return 200, {"first_request_at": server.first_request_at,
+                     "last_answer_at": server.last_answer_at,
+                     "requests": len(server.requests)}  # fmt: skip
     if parts[:2] == ["v1", "files"] and len(parts) == 4 and parts[3] == "content":
         content = server.files.get(parts[2])
         return (200, content) if content is not None else (404, {"error": {"message": "no file"}})
