@@ -115,7 +115,7 @@ def response_format(mode: OutputMode, name: str, schema: dict[str, Any]) -> dict
 def schema_instruction(schema: dict[str, Any]) -> str:
     """Return the system-prompt addendum that carries the schema when the server cannot."""
     compact = copy.deepcopy(schema)
-    return "\n\nThe JSON object must match this JSON Schema:\n" + json.dumps(
+    return "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(
         compact, separators=(",", ":"), ensure_ascii=False
     )
 
@@ -294,8 +294,10 @@ class Conversation:
         """Return (messages, response_format) for the current mode."""
         messages = self.messages
         if self.mode != "json_schema":
-            # The server will not enforce the schema, so the model has to read it.
-            system = messages[0]["content"] + schema_instruction(self.schema)
+            # The server will not enforce the schema, so the model has to read it. It goes
+            # first: the longest part that is the same for every article, so a server's
+            # prompt cache can reuse it (the prompt's own text may vary per article).
+            system = schema_instruction(self.schema) + "\n\n" + messages[0]["content"]
             messages = [{**messages[0], "content": system}, *messages[1:]]
         return messages, response_format(self.mode, self.output_model.__name__, self.schema)
 

@@ -204,3 +204,12 @@ def test_client_concurrency_is_bounded(openai_server: FakeOpenAI):
 
     elapsed = asyncio.run(many())
     assert 0.4 <= elapsed < 1.0  # two waves of three, not one wave of six nor six in a row
+
+
+def test_client_records_cached_tokens_at_the_cached_rate(openai_server: FakeOpenAI):
+    openai_server.enqueue(Reply(content=VALID, cached_tokens=400))
+    cfg = {"price": ModelPrice(input=1.0, output=2.0, cached_input=0.25)}
+    [record] = ask(openai_server, cfg=cfg).records
+    assert record.tokens_cached == 400
+    full = record.tokens_in * 1.0 + record.tokens_out * 2.0
+    assert record.cost_usd == pytest.approx((full - 400 * 0.75) / 1_000_000)

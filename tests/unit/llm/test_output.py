@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,9 @@ class _StatusError:
 
 
 def test_error_message_keeps_the_whole_server_message_on_one_line():
-    detail = "1 validation error:\n  response_format.type\n    Input should be 'text' or 'json_object'"
+    detail = (
+        "1 validation error:\n  response_format.type\n    Input should be 'text' or 'json_object'"
+    )
     assert error_message(_StatusError(detail)) == (
         "1 validation error: response_format.type Input should be 'text' or 'json_object'"
     )
@@ -177,3 +180,16 @@ def test_conversation_pinned_to_a_family_does_not_leave_it():
     talk = _conversation(mode="json_object", allowed=("json_object", "json_object_only"))
     assert talk.next_mode() and talk.mode == "json_object_only"
     assert not talk.next_mode()
+
+
+def test_schema_carrying_modes_put_the_constant_part_first_for_prompt_caching():
+    prompt = load_prompt("summarize_item/v2")
+    requests = []
+    for text in ("[1] One article about ferries.", "[1] Another article about ovens."):
+        values = {"title": text[4:20], "text": text, "topics": "  - a: A"}
+        talk = Conversation(prompt, values, CardDraft, strict_schema(CardDraft), mode="json_object")
+        requests.append(talk.request()[0][0]["content"])
+    first, second = requests
+    shared = os.path.commonprefix([first, second])
+    assert first.startswith("Reply with one JSON object") and len(shared) > 1000
+    assert json.dumps(strict_schema(CardDraft), separators=(",", ":")) in shared
