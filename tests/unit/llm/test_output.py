@@ -190,6 +190,6 @@ def test_schema_carrying_modes_put_the_constant_part_first_for_prompt_caching():
         talk = Conversation(prompt, values, CardDraft, strict_schema(CardDraft), mode="json_object")
         requests.append(talk.request()[0][0]["content"])
     first, second = requests
-    shared = os.path.commonprefix([first, second])
+    shared = os.path.commonprefix([first, second])  # noqa: RUF071 - characters, not paths
     assert first.startswith("Reply with one JSON object") and len(shared) > 1000
     assert json.dumps(strict_schema(CardDraft), separators=(",", ":")) in shared
