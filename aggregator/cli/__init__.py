@@ -148,9 +148,14 @@ def collect(state: State, source: str | None, force: bool) -> None:
 @pass_state
 @handle_errors
 def extract(state: State) -> None:
-    """Pull the full text of collected items, then group duplicates into stories."""
-    run_single_stage(state, "extract")
-    run_single_stage(state, "dedupe")
+    """Pull the full text of every collected item waiting, then group duplicates into stories."""
+    from aggregator.pipeline import load_runner, process_pending
+
+    load_runner("extract")  # says "not built yet" before touching the database
+    reports = process_pending(state.context(), ("extract", "dedupe"))  # until the queue is empty
+    print_reports(reports)
+    if any(r.failed_entirely for r in reports):
+        raise UserError("extract: every unit of work failed (see `aggregator status`)")
 
 
 @main.command()

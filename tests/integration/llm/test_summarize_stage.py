@@ -310,3 +310,12 @@ def test_summarize_outcome_for_a_lost_lease_is_not_stored(llm_ctx: Context, open
     assert write_outcomes(llm_ctx, [(unit, Outcome(result=result))]) == ["lost"]
     assert rows(llm_ctx, Card) == []
     assert job_of(llm_ctx, story_id).claimed_by == "other-worker"
+
+
+def test_summarize_command_drains_the_queue_or_stops_at_the_limit(llm_settings, openai_server):
+    ctx = open_context(llm_settings(max_items_per_run=2))
+    ids = [add_story(ctx, f"Story {i}", ARTICLE.replace("Lumen", f"Lumen{i}")) for i in range(5)]
+    assert run_summarize(ctx, limit=3, drain=True).succeeded == 3
+    assert run_summarize(ctx, drain=True).succeeded == 2  # past max_items_per_run in one call
+    assert sorted(c.story_id for c in rows(ctx, Card)) == sorted(ids)
+    ctx.engine.dispose()
