@@ -9,6 +9,7 @@ one; a line that failed, or whose card is not grounded enough, is asked live.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -26,7 +27,7 @@ from aggregator.llm.store import (
 from aggregator.log import event
 from aggregator.report import StageReport
 from aggregator.summarize.batched import Requests
-from aggregator.summarize.stage import _write, load_stories
+from aggregator.summarize.stage import _write, load_stories, store_cards
 from aggregator.summarize.store import (
     ask_live,
     backlog_size,
@@ -34,10 +35,9 @@ from aggregator.summarize.store import (
     give_back,
     jobs_by_id,
     release,
+    without_llm_cards,
 )
-from aggregator.summarize.summarizer import (
-    CardResult,
-)
+from aggregator.summarize.summarizer import CardResult, ExtractiveSummarizer, StoryInput
 from aggregator.summarize.workloop import Outcome, Unit
 
 log = logging.getLogger("aggregator.summarize.batch")
@@ -61,7 +61,7 @@ def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
         jobs = claim_backlog(session, worker_of(batch_id), 50_000)  # the Batch API's line limit
         stories = load_stories(session, [job.subject_id for job in jobs])
         budget = DailyBudget(settings.daily_budget_usd, spent)
-        lines, owners = [], {}
+        lines, owners, waiting = [], {}, []
         for job in jobs:
             story = stories.get(job.subject_id)
             body = parts.body(story, mode) if story else None
@@ -72,6 +72,7 @@ def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
             custom_id = f"story-{story.story_id}"
             lines.append(request_line(custom_id, body))
             owners[custom_id] = job.id
+            waiting.append(story)
         update_batch(session, batch_id, lines=owners, status="preparing" if lines else "done")
     if not lines:
         return 0
@@ -82,9 +83,24 @@ def submit_backlog(ctx: Context, api: BatchAPI, parts: Requests, spent: float,
         return 0
     with ctx.session() as session:
         update_batch(session, batch_id, remote_id=remote_id, status="submitted")
+        if ctx.settings.llm.fill_with_extractive:  # the batch may take hours: no hole meanwhile
+            store_cards(session, without_llm_cards(session, stand_ins(ctx, waiting)))
     report.details["batch_submitted"] = report.details.get("batch_submitted", 0) + len(lines)
     event(log, "summarize: batch submitted", batch=remote_id, stories=len(lines))
     return len(lines)
+
+
+def stand_ins(ctx: Context, stories: list[StoryInput]) -> dict[int, CardResult]:
+    """Return labelled extractive cards for stories whose LLM card is in a batch."""
+    writer = ExtractiveSummarizer(ctx.settings)
+
+    async def make_all() -> list[CardResult]:
+        return [await writer.summarize(story) for story in stories]
+
+    made = asyncio.run(make_all())
+    for result in made:
+        result.meta.fallback_reason = "waiting for the Batch API's answer"
+    return {story.story_id: result for story, result in zip(stories, made, strict=True)}
 
 
 def _give_back(ctx: Context, batch_id: int, owners: dict[str, int], reason: str,

@@ -42,13 +42,17 @@ def test_backlog_goes_into_one_batch_and_is_stored_at_batch_price(
     [batch] = rows(ctx, LLMBatch)
     assert batch.status == "submitted" and batch.remote_id == "batch_1"
     assert all(j.claimed_by == f"batch:{batch.id}" for j in rows(ctx, Job))
+    stand_ins = rows(ctx, Card)  # no hole while the batch runs: labelled extractive cards
+    assert sorted(c.story_id for c in stand_ins) == sorted(ids)
+    assert all(c.mode == "extractive" and "Batch API" in c.fallback_reason for c in stand_ins)
     run_summarize(ctx)  # still in progress
-    assert rows(ctx, Card) == [] and rows(ctx, LLMBatch)[0].remote_status == "in_progress"
+    assert rows(ctx, LLMBatch)[0].remote_status == "in_progress"
     report = run_summarize(ctx)
     assert report.details["batch_cards"] == 5 and live_calls(openai_server) == 0
     cards = rows(ctx, Card)
     assert sorted(c.story_id for c in cards) == sorted(ids)
     assert all(c.mode == "llm" and c.grounded_ratio == 1.0 for c in cards)
+    assert all(c.fallback_reason is None and c.revision == 2 for c in cards)
     calls = rows(ctx, LLMCall)
     assert len(calls) == 5 and all(c.options.get("batch") for c in calls)
     for call in calls:  # half of the live price (input 1.0, output 2.0 per million)
