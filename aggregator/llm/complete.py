@@ -83,15 +83,22 @@ async def acomplete_structured(
         remembered = modes.get(cfg.server_key) if modes is not None else None
         talk.mode, talk.allowed = starting_mode(cfg, remembered)
         records: list[CallRecord] = []
-        value = await _converse(client, talk, base, max_tokens, budget, records)
-        if modes is not None and talk.mode != remembered:
-            await asyncio.to_thread(modes.set, cfg.server_key, talk.mode)
+        try:
+            value = await _converse(client, talk, base, max_tokens, budget, records)
+        finally:  # a mode the server answered in is remembered even if the model's JSON was bad
+            if modes is not None and talk.mode != remembered and _answered(records, talk.mode):
+                await asyncio.to_thread(modes.set, cfg.server_key, talk.mode)
         if cache is not None:
             await asyncio.to_thread(cache.put, key, cfg.model, value.model_dump(mode="json"))
         return Completion(value, records, talk.mode, key)
     finally:
         client.inflight.pop(key, None)
         done.set_result(value)  # None tells a waiting twin to ask for itself
+
+
+def _answered(records: list[CallRecord], mode: str) -> bool:
+    """Return True when the server gave a completion (valid or not) in this mode."""
+    return any(r.output_mode == mode and r.status != "error" for r in records)
 
 
 async def _reuse(client: LLMClient, cache: Cache | None, key: str, output_model: type[M]

@@ -133,3 +133,19 @@ def test_remembered_mode_is_probed_again_after_its_time(llm_ctx):
         set_meta(session, "llm.output_mode.server-a", f"text|{found}")
     assert DbModeMemory(llm_ctx.sessions, reprobe_after=3600).get("server-a") is None
     assert DbModeMemory(llm_ctx.sessions, reprobe_after=3 * 3600).get("server-a") == "text"
+
+
+def test_mode_is_remembered_once_the_server_answers_in_it_even_with_bad_json(
+    openai_server: FakeOpenAI,
+):
+    openai_server.reject_formats = {"json_schema"}
+    openai_server.reject_status, openai_server.reject_message = 500, LLAMA_CPP_PYTHON
+    openai_server.enqueue("{ not json", "{ still not json")
+    modes = MemoryModes()
+    with pytest.raises(LLMError, match="invalid after repair"):
+        ask(openai_server, modes)
+    assert list(modes.values()) == ["json_object"]  # the next story does not probe again
+    ask(openai_server, modes)
+    assert (
+        kinds(openai_server)[-1] == "json_object" and kinds(openai_server).count("json_schema") == 1
+    )
