@@ -148,14 +148,32 @@ class LLMSettings(_Section):
     update_prompt: str = "summarize_update/v1"
     judge_model: str | None = None
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
+    structured_output: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    mode_reprobe_after: Duration = 7 * 86400
+    fill_with_extractive: bool = True
+    fallback_retry_after: Duration = 6 * 3600
+    # None: "auto" against OpenAI itself, "never" against any other base URL.
+    batch: Literal["auto", "never"] | None = None
+    batch_threshold: int = Field(50, ge=1)
     # From the environment only (OPENAI_BASE_URL / OPENAI_API_KEY); never in the file.
     base_url: str | None = Field(None, exclude=True)
     api_key: SecretStr | None = Field(None, exclude=True)
+
+    _durations = field_validator("mode_reprobe_after", "fallback_retry_after", mode="before")(
+        classmethod(lambda cls, v: parse_duration(v))
+    )
 
     @property
     def enabled(self) -> bool:
         """Return True when an LLM endpoint is configured (key or base URL)."""
         return bool(self.api_key or self.base_url)
+
+    @property
+    def batch_enabled(self) -> bool:
+        """Return True when backlogs go through the Batch API (explicit, or OpenAI by default)."""
+        if self.batch is not None:
+            return self.batch == "auto"
+        return self.enabled and (self.base_url is None or "api.openai.com" in self.base_url)
 
 
 class RedditSettings(_Section):

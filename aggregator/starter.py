@@ -54,6 +54,11 @@ max_items_per_run = 200
 item_prompt = "summarize_item/v2"
 recap_prompt = "weekly_recap/v1"
 update_prompt = "summarize_update/v1"     # What's new when reports join a published story
+structured_output = "auto"        # or pin "json_schema" | "json_object" | "text"
+fill_with_extractive = true       # extractive stand-in cards (labelled) when the LLM fails or budget is out
+fallback_retry_after = "6h"       # then the LLM is asked again
+# batch = "auto"                  # OpenAI Batch API for backlogs (default "auto" on OpenAI, else "never")
+batch_threshold = 50
 # Prices in USD per million tokens, for models the built-in table does not know:
 # [llm.pricing."my-local-model"]
 # input = 0.0

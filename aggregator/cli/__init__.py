@@ -142,11 +142,13 @@ def extract(state: State, limit: int | None) -> None:
 
 
 @main.command()
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Stop after this many stories (default: every story waiting).")
 @pass_state
 @handle_errors
-def summarize(state: State) -> None:
-    """Write cards for stories that need one (LLM, or extractive when none is configured)."""
-    run_single_stage(state, "summarize")
+def summarize(state: State, limit: int | None) -> None:
+    """Write cards for every story that needs one (LLM, or extractive when none is configured)."""
+    run_single_stage(state, "summarize", limit=limit, drain=True)
 
 
 @main.command()

@@ -14,7 +14,8 @@ from aggregator.clock import utcnow
 from aggregator.collect.health import source_status
 from aggregator.db.claims import queue_depths
 from aggregator.db.meta import get_meta
-from aggregator.db.models import Delivery, Item, ItemJoin, Job, LLMCall, Recap, Source, Story
+from aggregator.db.models import Delivery, Item, ItemJoin, Job, Recap, Source, Story
+from aggregator.llm.store import spend_since
 from aggregator.settings import Settings
 
 
@@ -28,16 +29,8 @@ def _spend(session: Session, settings: Settings, now: datetime) -> dict[str, Any
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = day_start - timedelta(days=local.weekday())
 
-    def total(since: datetime) -> tuple[float, int]:
-        cost, calls = session.execute(
-            select(func.coalesce(func.sum(LLMCall.cost_usd), 0.0), func.count()).where(
-                LLMCall.created_at >= since, LLMCall.cached.is_(False)
-            )
-        ).one()
-        return float(cost), int(calls)
-
-    today, calls_today = total(day_start)
-    week, _ = total(week_start)
+    today, calls_today = spend_since(session, day_start)
+    week, _ = spend_since(session, week_start)
     return {
         "today_usd": round(today, 6),
         "week_usd": round(week, 6),

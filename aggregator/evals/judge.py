@@ -11,7 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from aggregator.evals.configs import EvalConfig
 from aggregator.evals.sets import Case, EvalError
-from aggregator.llm.client import ClientConfig, LLMClient, acomplete_structured
+from aggregator.llm.client import ClientConfig, LLMClient
+from aggregator.llm.complete import acomplete_structured
 from aggregator.llm.output import LLMError
 from aggregator.llm.prompts import PromptError, load_prompt
 from aggregator.llm.tokens import truncate_to_tokens

@@ -1,41 +1,25 @@
-"""The model client: the openai SDK against any OpenAI-compatible server, with bounded retries."""
+"""The model client: the openai SDK against any OpenAI-compatible server, with bounded retries.
+
+`complete.py` builds structured requests on top of it (modes, cache, repair).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
 
-from aggregator.llm.cache import Cache, CallRecord, ModeMemory, cache_key
-from aggregator.llm.output import (
-    MODES,
-    BudgetExceeded,
-    Completion,
-    ContextOverflow,
-    Conversation,
-    LLMError,
-    ModeRejected,
-    OutputError,
-    classify_status,
-    error_message,
-    schema_hash,
-    strict_schema,
-)
+from aggregator.llm.cache import CallRecord
+from aggregator.llm.output import BudgetExceeded, LLMError, classify_status, error_message
 from aggregator.llm.pricing import call_cost, price_for
-from aggregator.llm.prompts import Prompt
 from aggregator.llm.tokens import count_tokens
 from aggregator.settings import LLMSettings, ModelPrice
-
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -56,13 +40,18 @@ class ClientConfig:
     backoff_cap: float = 30.0
     # A Retry-After longer than this is not slept through: the job waits in the queue instead.
     max_retry_wait: float = 60.0
+    # "auto" detects the output mode per server; a family name pins it.
+    structured_output: str = "auto"
+    # A remembered output mode older than this is probed again (servers get upgraded).
+    mode_reprobe_after: float = 7 * 86400.0
 
     @classmethod
     def from_settings(cls, llm: LLMSettings, **overrides: Any) -> ClientConfig:
         """Return the client config of the [llm] settings (key from the environment only)."""
         names = ("model", "base_url", "temperature", "max_output_tokens", "max_input_tokens",
-                 "timeout", "max_retries", "max_concurrency")  # fmt: skip
+                 "timeout", "max_retries", "max_concurrency", "structured_output")  # fmt: skip
         values: dict[str, Any] = {name: getattr(llm, name) for name in names}
+        values["mode_reprobe_after"] = float(llm.mode_reprobe_after)
         values["api_key"] = llm.api_key.get_secret_value() if llm.api_key else None
         values["price"] = price_for(llm.model, llm.pricing)
         return cls(**{**values, **overrides})
@@ -229,121 +218,3 @@ def _fail(record: CallRecord, started: float, error: str) -> None:
     record.status = "error"
     record.error = error[:500]
     record.latency_ms = int((time.perf_counter() - started) * 1000)
-
-
-async def acomplete_structured(
-    client: LLMClient,
-    prompt: Prompt,
-    variables: dict[str, Any],
-    output_model: type[M],
-    *,
-    purpose: str = "summarize",
-    subject: str | None = None,
-    cache: Cache | None = None,
-    modes: ModeMemory | None = None,
-    budget: Any = None,
-    schema: dict | None = None,
-    shorten: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    follow_up: list[dict[str, str]] | None = None,
-) -> Completion:
-    """Return the model's answer validated as `output_model`, cached, with one repair at most.
-
-    Output modes fall back json_schema -> json_object -> text and the one that
-    works is remembered per server; a reply cut off at the length limit, or an
-    input too long for the context, is retried once with `shorten(variables)`;
-    `follow_up` turns (a previous reply and feedback) extend the conversation.
-    Raises LLMError (BudgetExceeded when the budget has no room) carrying the records.
-    """
-    cfg = client.config
-    talk = Conversation(prompt, variables, output_model, schema or strict_schema(output_model),
-                        follow_up=follow_up, shorten=shorten)  # fmt: skip
-    max_tokens = min(cfg.max_output_tokens, prompt.options.max_output_tokens or 10**9)
-    params = {"temperature": cfg.temperature, "max_tokens": max_tokens}
-    key = cache_key(cfg.model, prompt.sha256, talk.messages,
-                    {**params, "schema": schema_hash(talk.schema)})  # fmt: skip
-    base = CallRecord(purpose=purpose, model=cfg.model, status="ok", subject=subject,
-                      prompt_name=prompt.name, prompt_version=prompt.version,
-                      prompt_sha256=prompt.sha256, cache_key=key, options=params)  # fmt: skip
-    if (value := await _reuse(client, cache, key, output_model)) is not None:
-        record = CallRecord(**{**base.__dict__, "status": "cached", "cached": True})
-        return Completion(value, [record], "cache", key, True)
-    client.inflight[key] = done = asyncio.get_running_loop().create_future()
-    try:
-        remembered = modes.get(cfg.server_key) if modes is not None else None
-        talk.mode = remembered if remembered in MODES else "json_schema"  # type: ignore[assignment]
-        records: list[CallRecord] = []
-        value = await _converse(client, talk, base, max_tokens, budget, records)
-        if modes is not None and talk.mode != remembered:
-            await asyncio.to_thread(modes.set, cfg.server_key, talk.mode)
-        if cache is not None:
-            await asyncio.to_thread(cache.put, key, cfg.model, value.model_dump(mode="json"))
-        return Completion(value, records, talk.mode, key)
-    finally:
-        client.inflight.pop(key, None)
-        done.set_result(value)  # None tells a waiting twin to ask for itself
-
-
-async def _reuse(client: LLMClient, cache: Cache | None, key: str, output_model: type[M]
-                 ) -> M | None:  # fmt: skip
-    """Return an answer already paid for: in the cache, or being asked by a twin right now."""
-    if cache is not None and (hit := await asyncio.to_thread(cache.get, key)) is not None:
-        with contextlib.suppress(ValidationError):  # an entry of an older schema is re-asked
-            return output_model.model_validate(hit)
-    if (same := client.inflight.get(key)) is not None:
-        return await same  # the same article twice in one batch: wait for the first answer
-    return None
-
-
-async def _converse(
-    client: LLMClient,
-    talk: Conversation,
-    base: CallRecord,
-    max_tokens: int,
-    budget: Any,
-    records: list[CallRecord],
-) -> Any:
-    """Return the validated answer after mode fallbacks, shortening and repair."""
-    while True:
-        base.output_mode = talk.mode
-        messages, fmt = talk.request()
-        try:
-            reply = await client.send(
-                messages, response_format=fmt, max_tokens=max_tokens, base=base, budget=budget
-            )
-        except LLMError as exc:
-            records += exc.records
-            exc.records = records
-            if isinstance(exc, ModeRejected) and talk.next_mode():
-                continue
-            if isinstance(exc, ContextOverflow) and talk.shorter():
-                continue
-            raise
-        records += reply.records
-        try:
-            value = talk.accept(reply.text, reply.finish_reason)
-        except OutputError as exc:
-            reply.record.status, reply.record.error = "invalid", str(exc)[:500]
-            raise LLMError(
-                f"{base.purpose}: model output invalid after repair: {str(exc).splitlines()[0]}",
-                records=records,
-            ) from None
-        if value is not None:
-            return value
-        if talk.last_error:  # this reply is what the repair turn quotes
-            reply.record.status, reply.record.error = "invalid", talk.last_error[:500]
-
-
-def complete_structured(
-    client_cfg: ClientConfig,
-    prompt: Prompt,
-    variables: dict[str, Any],
-    output_model: type[M],
-    **options: Any,
-) -> Completion:
-    """Return `acomplete_structured` run to completion on a fresh client (for one-off calls)."""
-
-    async def main() -> Completion:
-        async with LLMClient(client_cfg) as client:
-            return await acomplete_structured(client, prompt, variables, output_model, **options)
-
-    return asyncio.run(main())

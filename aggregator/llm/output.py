@@ -17,13 +17,24 @@ from pydantic import BaseModel, ValidationError
 from aggregator.llm.cache import CallRecord
 from aggregator.llm.prompts import Prompt
 
-OutputMode = Literal["json_schema", "json_object", "text"]
-# Tried in this order; a server that rejects one mode is asked in the next.
-MODES: tuple[OutputMode, ...] = ("json_schema", "json_object", "text")
+OutputMode = Literal["json_schema", "json_object", "json_object_only", "text"]
+# Tried in this order; a server that rejects one mode is asked in the next. "json_object"
+# carries the schema as `schema` (llama-cpp-python turns it into a grammar); "json_object_only"
+# is the same request without it, for servers that refuse the unknown field.
+MODES: tuple[OutputMode, ...] = ("json_schema", "json_object", "json_object_only", "text")
+# What `[llm] structured_output` may pin: each family with the modes it may use.
+FAMILIES: dict[str, tuple[OutputMode, ...]] = {
+    "json_schema": ("json_schema",),
+    "json_object": ("json_object", "json_object_only"),
+    "text": ("text",),
+}
+# An error body naming one of these is the server refusing the output mode, whatever its status.
+_MODE_WORDS = re.compile(r"response_format|json_schema|json_object|\bschema\b", re.I)
 # JSON-schema keywords strict structured output rejects; pydantic still checks them afterwards.
 _UNSUPPORTED = {"maxLength", "minLength", "default", "title", "description", "format"}
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S | re.I)
 M = TypeVar("M", bound=BaseModel)
+NO_JSON = "the reply contains no JSON object"
 
 
 class OutputError(Exception):
@@ -95,6 +106,8 @@ def response_format(mode: OutputMode, name: str, schema: dict[str, Any]) -> dict
             "json_schema": {"name": name, "strict": True, "schema": schema},
         }
     if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    if mode == "json_object_only":
         return {"type": "json_object"}
     return None
 
@@ -102,7 +115,7 @@ def response_format(mode: OutputMode, name: str, schema: dict[str, Any]) -> dict
 def schema_instruction(schema: dict[str, Any]) -> str:
     """Return the system-prompt addendum that carries the schema when the server cannot."""
     compact = copy.deepcopy(schema)
-    return "\n\nThe JSON object must match this JSON Schema:\n" + json.dumps(
+    return "Reply with one JSON object that matches this JSON Schema:\n" + json.dumps(
         compact, separators=(",", ":"), ensure_ascii=False
     )
 
@@ -123,7 +136,7 @@ def locate_json(text: str) -> Any:
             if isinstance(value, dict):
                 return value
             start = candidate.find("{", start + 1)
-    raise OutputError("the reply contains no JSON object")
+    raise OutputError(NO_JSON)
 
 
 def _describe(exc: ValidationError, limit: int = 8) -> str:
@@ -182,37 +195,47 @@ def retry_after_seconds(headers: Any) -> float | None:
 
 
 def error_message(exc: Any) -> str:
-    """Return the server's error message (first line, no request echo)."""
+    """Return the server's error message whole on one line (first 500 characters)."""
     body = exc.body
     if isinstance(body, dict):
-        body = body.get("error", body)
+        body = body.get("error", body.get("detail", body))
         if isinstance(body, dict):
             body = body.get("message", body)
-    text = str(body or exc.message).strip().splitlines()
-    return text[0][:300] if text else ""
+    if not isinstance(body, str):
+        body = json.dumps(body, ensure_ascii=False) if body else exc.message
+    return one_line(body)
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """Return text with its whitespace (newlines too) collapsed, cut to `limit` characters."""
+    return " ".join(str(text).split())[:limit]
 
 
 def classify_status(status: int, message: str, headers: Any = None) -> LLMError:
     """Return the LLMError for an HTTP error status: transient ones carry their Retry-After."""
     text = f"summarize: LLM server answered HTTP {status}: {message}"
+    # Checked before the transient statuses: llama-cpp-python refuses json_schema with a 500.
+    if is_mode_rejection(status, message):
+        return ModeRejected(text, status=status)
     if status in TRANSIENT_STATUS:
         wait = retry_after_seconds(headers)
         return LLMError(text, transient=True, retry_after=wait, status=status)
     if is_context_overflow(status, message):
         return ContextOverflow(text, status=status)
-    if is_mode_rejection(status, message):
+    if status in (400, 422):
         return ModeRejected(text, status=status)
     return LLMError(text, status=status)
 
 
 def is_mode_rejection(status: int, message: str) -> bool:
-    """Return True when a 400/422 may mean the server refuses the requested response_format.
+    """Return True when an error (any status) says the server refuses the response_format.
 
-    Servers word this differently (OpenAI, vLLM, llama.cpp, Ollama), so any 400/422
-    other than a context overflow counts; the next mode is tried and only a mode
-    that then works is remembered.
+    Servers word and number this differently (OpenAI 400, vLLM 400/422, llama.cpp,
+    llama-cpp-python 500), so a message naming the format counts whatever the status;
+    a plain 400/422 also steps down (see classify_status). Only a mode that then
+    works is remembered.
     """
-    return status in (400, 422) and not is_context_overflow(status, message)
+    return bool(_MODE_WORDS.search(message)) and not is_context_overflow(status, message)
 
 
 def is_context_overflow(status: int, message: str) -> bool:
@@ -257,6 +280,7 @@ class Conversation:
     output_model: type[BaseModel]
     schema: dict[str, Any]
     mode: OutputMode = "json_schema"
+    allowed: tuple[OutputMode, ...] = MODES
     follow_up: list[dict[str, str]] | None = None
     shorten: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     shortened: bool = False
@@ -270,16 +294,19 @@ class Conversation:
         """Return (messages, response_format) for the current mode."""
         messages = self.messages
         if self.mode != "json_schema":
-            # The server will not enforce the schema, so the model has to read it.
-            system = messages[0]["content"] + schema_instruction(self.schema)
+            # The server will not enforce the schema, so the model has to read it. It goes
+            # first: the longest part that is the same for every article, so a server's
+            # prompt cache can reuse it (the prompt's own text may vary per article).
+            system = schema_instruction(self.schema) + "\n\n" + messages[0]["content"]
             messages = [{**messages[0], "content": system}, *messages[1:]]
         return messages, response_format(self.mode, self.output_model.__name__, self.schema)
 
     def next_mode(self) -> bool:
-        """Step down to the next output mode; return False when none is left."""
-        if self.mode == MODES[-1]:
+        """Step down to the next allowed output mode; return False when none is left."""
+        later = [m for m in MODES[MODES.index(self.mode) + 1 :] if m in self.allowed]
+        if not later:
             return False
-        self.mode = MODES[MODES.index(self.mode) + 1]
+        self.mode = later[0]
         return True
 
     def shorter(self) -> bool:
@@ -298,6 +325,12 @@ class Conversation:
         try:
             return parse_output(text, self.output_model)
         except OutputError as exc:
+            # Prose under json_schema: the server ignored response_format and the model never
+            # saw the schema, so ask again in a mode that puts the schema in the prompt.
+            prose = "{" not in text and not self.repaired  # not even a broken object
+            if prose and self.mode == "json_schema" and self.next_mode():
+                self.last_error = f"{exc} (response_format ignored; asking in {self.mode})"
+                return None
             if self.repaired:
                 raise
             self.repaired, self.last_error = True, str(exc)

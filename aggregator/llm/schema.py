@@ -140,3 +140,4 @@ class CardMeta(_Strict):
     cost_usd: float = 0.0
     latency_ms: int = 0
     grounded_ratio: float = 0.0
+    fallback_reason: str | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -14,17 +13,9 @@ from sqlalchemy.orm import Session
 from aggregator.clock import utcnow
 from aggregator.coerce import as_int
 from aggregator.context import Context
-from aggregator.db.models import (
-    Card,
-    Correction,
-    Item,
-    LLMCall,
-    Recap,
-    Source,
-    Story,
-    StoryTopic,
-)
-from aggregator.llm.cache import CallRecord, DbCache, DbModeMemory, record_calls
+from aggregator.db.models import Card, Correction, Item, Recap, Source, Story, StoryTopic
+from aggregator.llm.cache import CallRecord
+from aggregator.llm.store import DbCache, DbModeMemory, record_calls, spent_today
 from aggregator.log import event
 from aggregator.recap.compose import (
     RecapDoc,
@@ -118,17 +109,10 @@ def topic_weights(ctx: Context) -> dict[str, float]:
     return {**weights, **ctx.settings.recap.topic_weights}
 
 
-def spent_today(session: Session) -> float:
-    """Return today's (UTC) LLM spend from the ledger."""
-    now = utcnow()
-    midnight = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
-    total = session.scalar(select(func.sum(LLMCall.cost_usd)).where(LLMCall.created_at >= midnight))
-    return float(total or 0.0)
-
-
 def llm_recap(ctx: Context, week: str, stories: list[StoryDigest], spent: float) -> Made:
     """Return the model's recap, checked; on any model failure the extractive one, saying why."""
-    from aggregator.llm.client import ClientConfig, complete_structured
+    from aggregator.llm.client import ClientConfig
+    from aggregator.llm.complete import complete_structured
     from aggregator.llm.output import LLMError
     from aggregator.llm.pricing import DailyBudget
     from aggregator.llm.prompts import load_prompt
@@ -140,7 +124,7 @@ def llm_recap(ctx: Context, week: str, stories: list[StoryDigest], spent: float)
         done = complete_structured(
             config, prompt, {"week": week, "stories": stories_block(stories)}, RecapDraft,
             purpose=STAGE, subject=week, cache=DbCache(ctx.engine),
-            modes=DbModeMemory(ctx.sessions),
+            modes=DbModeMemory(ctx.sessions, config.mode_reprobe_after),
             budget=DailyBudget(settings.llm.daily_budget_usd, spent), shorten=halve_stories,
         )  # fmt: skip
         checked = validate_draft(week, done.value, stories)

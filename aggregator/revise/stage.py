@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
 from aggregator.context import Context
-from aggregator.llm.cache import record_calls
 from aggregator.llm.client import ClientConfig, LLMClient
 from aggregator.llm.output import LLMError
 from aggregator.llm.pricing import DailyBudget
 from aggregator.llm.prompts import load_prompt
+from aggregator.llm.store import record_calls, spent_today
 from aggregator.log import event
 from aggregator.notify import store as notify_store
 from aggregator.report import StageReport
@@ -65,7 +65,7 @@ def _new_points(ctx: Context, session: Session, state: store.StoryState, new: li
     if not ctx.settings.llm.enabled:
         return whats_new(state.card.card, new, earlier)
     try:
-        update = asyncio.run(_ask_llm(ctx, store.spent_today(session), state, new, earlier))
+        update = asyncio.run(_ask_llm(ctx, spent_today(session), state, new, earlier))
     except LLMError as exc:  # the revision still happens, with the new reports quoted
         record_calls(session, exc.records)
         event(log, "revise: LLM update failed, quoting the new reports", logging.WARNING,

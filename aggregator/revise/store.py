@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from aggregator.clock import utcnow
@@ -19,7 +19,6 @@ from aggregator.db.models import (
     CardRevision,
     Correction,
     Item,
-    LLMCall,
     Source,
     Story,
 )
@@ -185,10 +184,3 @@ def load_changes(session: Session, limit: int = 100) -> list[dict[str, Any]]:
                     "summary": summary, "at": at, "whats_new": list(new or []),
                     "note": note.note if note else None})  # fmt: skip
     return out
-
-
-def spent_today(session: Session) -> float:
-    """Return today's (UTC) LLM spend from the ledger."""
-    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-    total = session.scalar(select(func.sum(LLMCall.cost_usd)).where(LLMCall.created_at >= midnight))
-    return float(total or 0.0)

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.llm.cache import CallRecord
-from aggregator.llm.client import LLMClient, acomplete_structured
+from aggregator.llm.client import LLMClient
+from aggregator.llm.complete import acomplete_structured
 from aggregator.llm.prompts import Prompt
 from aggregator.llm.schema import clip_text
 from aggregator.llm.sentences import IdPointDraft, number_sentences

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from aggregator.llm.cache import Cache, CallRecord, ModeMemory
-from aggregator.llm.client import LLMClient, acomplete_structured
+from aggregator.llm.client import LLMClient
+from aggregator.llm.complete import acomplete_structured
 from aggregator.llm.extractive import build_card
 from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
 from aggregator.llm.prompts import Prompt, load_prompt

@@ -20,20 +20,27 @@ class Unit:
 
     job_id: int
     story: StoryInput
+    attempts: int = 0  # this one included
 
 
 @dataclass
 class Outcome:
-    """What happened to one unit: a card, an error to retry later, or neither (released)."""
+    """What happened to one unit: a card, an error to retry later, or neither (released).
+
+    `fallback` is the labelled extractive card standing in when the LLM's failed for good.
+    """
 
     result: CardResult | None = None
     error: LLMError | None = None
     records: list[CallRecord] = field(default_factory=list)
+    fallback: CardResult | None = None
 
 
 log = logging.getLogger("aggregator.summarize")
 # A wrong key or model fails every call alike: stop the run instead of burning attempts.
 FATAL_STATUS = {401, 403, 404}
+# The attempt at which a job fails for good (claims.fail's default).
+MAX_ATTEMPTS = 6
 
 
 @dataclass
@@ -51,6 +58,8 @@ class WorkLoop:
     stopping: Callable[[], bool] = lambda: False
     progress: Any = None
     stop: str | None = None  # why no more work is started: budget, a fatal error
+    # Writes the labelled extractive stand-in when the LLM fails for good (None: no stand-ins).
+    fallback: Any = None
     db: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
     outbox: list[tuple[Unit, Outcome]] = field(default_factory=list)
     writer: asyncio.Task | None = None
@@ -80,9 +89,9 @@ class WorkLoop:
     async def _work(self, queue: asyncio.Queue[Unit | None]) -> None:
         while (unit := await queue.get()) is not None:
             if self.stop or self.stopping():
-                self._submit(unit, self._held())
+                self._submit(unit, await self._stand_in(unit, self._held()))
                 continue
-            outcome = await summarize_unit(self.summarizer, unit)
+            outcome = await self._stand_in(unit, await summarize_unit(self.summarizer, unit))
             if isinstance(outcome.error, BudgetExceeded):
                 self.stop = "budget"
             elif outcome.error is not None and outcome.error.status in FATAL_STATUS:
@@ -90,6 +99,21 @@ class WorkLoop:
             self._submit(unit, outcome)
             if self.progress is not None:
                 self.progress.advance(1)
+
+    async def _stand_in(self, unit: Unit, outcome: Outcome) -> Outcome:
+        """Return the outcome with an extractive stand-in when the LLM's card failed for good."""
+        if self.fallback is None:
+            return outcome
+        reason = fallback_reason(unit, outcome)
+        if reason is None:
+            return outcome
+        try:
+            outcome.fallback = await self.fallback.summarize(unit.story)
+        except Exception:  # the job is retried as if no stand-in was due
+            log.exception("summarize: no extractive stand-in for story %s", unit.story.story_id)
+            return outcome
+        outcome.fallback.meta.fallback_reason = reason
+        return outcome
 
     def _held(self) -> Outcome:
         """Return the outcome of a unit never started: released (to tomorrow when over budget)."""
@@ -115,6 +139,13 @@ class WorkLoop:
         self.db.shutdown(wait=True)
 
 
+class BudgetSpent:
+    """A summarizer for a day whose budget is spent: every story waits for tomorrow's."""
+
+    async def summarize(self, story: StoryInput) -> CardResult:
+        raise BudgetExceeded("summarize: daily LLM budget reached")
+
+
 async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
     """Return the outcome of summarizing one story (errors become outcomes, never raise)."""
     try:
@@ -123,5 +154,30 @@ async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
         return Outcome(error=exc, records=exc.records)
     except Exception as exc:  # a bug on one story must not stop the others: retried later
         log.exception("summarize: story %s failed", unit.story.story_id)
-        return Outcome(error=LLMError(f"summarize: {type(exc).__name__}: {exc}"))
+        # Retried like a server fault: a stand-in only once the attempts are used up.
+        return Outcome(error=LLMError(f"summarize: {type(exc).__name__}: {exc}", transient=True))
+    if result.meta.mode == "llm" and not result.card.key_takeaways:
+        # Nothing the model wrote survived the citation check: not a card to publish.
+        error = LLMError(
+            f"summarize: no point of the model's card could be grounded in the article "
+            f"(grounded ratio {result.meta.grounded_ratio:.2f})",
+            records=result.records,
+        )
+        return Outcome(error=error, records=result.records)
     return Outcome(result=result, records=result.records)
+
+
+def fallback_reason(unit: Unit, outcome: Outcome) -> str | None:
+    """Return why an extractive card must stand in for this outcome, or None when none is due.
+
+    Due when the budget is spent, the error will not go away by retrying (invalid or
+    ungroundable output, a refused request), or the attempts are used up.
+    """
+    error = outcome.error
+    if error is None:
+        return None
+    if isinstance(error, BudgetExceeded):
+        return "daily LLM budget reached"
+    if error.transient and unit.attempts < MAX_ATTEMPTS:
+        return None
+    return " ".join(str(error).split())[:500]

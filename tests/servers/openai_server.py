@@ -1,11 +1,16 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1: queued replies, faults, a request log.
 
+It also speaks the Batch API's remote side: `/v1/files` (upload, content), `/v1/batches`
+(create, list, retrieve); a batch completes after `batch_polls` retrievals, each line
+answered like a live request (the queue, then the responder).
+
 Run alone (benchmarks): `python -m tests.servers.openai_server --delay 0.3` prints its base URL.
 """
 
 from __future__ import annotations
 
 import argparse
+import email
 import json
 import re
 import socket
@@ -142,7 +147,17 @@ class FakeOpenAI:
     ):
         self.responder = responder
         self.delay = delay
+        # response_format types refused ("json_object+schema": json_object carrying `schema`),
+        # with this status and message (real servers differ: 400, 422, llama-cpp-python 500).
         self.reject_formats = reject_formats or set()
+        self.reject_status = 400
+        self.reject_message: str | None = None
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls = 1
+        # Wall-clock time of the first chat request received and the last answer sent.
+        self.first_request_at: float | None = None
+        self.last_answer_at: float | None = None
         self.queue: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -162,9 +177,12 @@ class FakeOpenAI:
 
     def next_reply(self, request: dict[str, Any]) -> Reply:
         """Return the reply for a request: refusal of a rejected format, the queue, or responder."""
-        kind = (request.get("response_format") or {}).get("type")
-        if kind in self.reject_formats:
-            return Reply(status=400, error=f"response_format type {kind} is not supported")
+        fmt = request.get("response_format") or {}
+        kinds = {fmt.get("type"), "json_object+schema" if "schema" in fmt else None}
+        refused = sorted(k for k in kinds & self.reject_formats if k)
+        if refused:
+            message = self.reject_message or f"response_format type {refused[0]} is not supported"
+            return Reply(status=self.reject_status, error=message)
         with self.lock:
             if self.queue:
                 return self.queue.popleft()
@@ -208,9 +226,22 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
 
+        def do_GET(self) -> None:
+            status, body = batch_get(server, self.path)
+            if isinstance(body, bytes):
+                self._send_bytes(status, body, "application/jsonl")
+            else:
+                self._send(status, body, {})
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            request = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
+            if self.path.startswith(("/v1/files", "/v1/batches")):
+                self._send(*batch_post(server, self.path, self.headers, raw), {})
+                return
+            request = json.loads(raw or b"{}")
+            if server.first_request_at is None:
+                server.first_request_at = time.time()
             with server.lock:
                 server.requests.append(
                     {
@@ -230,6 +261,7 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             else:
                 body = {"error": {"message": reply.error, "type": "scripted", "code": None}}
             self._send(reply.status, body, reply.headers)
+            server.last_answer_at = time.time()
 
         def setup(self) -> None:
             super().setup()
@@ -237,9 +269,13 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _send(self, status: int, body: dict, headers: dict[str, str]) -> None:
-            data = json.dumps(body).encode()
+            self._send_bytes(status, json.dumps(body).encode(), "application/json", headers)
+
+        def _send_bytes(self, status: int, data: bytes, kind: str,
+                        headers: dict[str, str] | None = None) -> None:  # fmt: skip
+            headers = headers or {}
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -248,6 +284,94 @@ def _handler(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.flush_headers()
 
     return Handler
+
+
+def _multipart_fields(headers: Any, raw: bytes) -> dict[str, bytes]:
+    """Return the fields of a multipart/form-data body (the SDK's file upload)."""
+    head = f"Content-Type: {headers.get('Content-Type')}\r\n\r\n".encode()
+    message = email.message_from_bytes(head + raw)
+    return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            for part in message.get_payload()}  # fmt: skip
+
+
+def batch_post(server: FakeOpenAI, path: str, headers: Any, raw: bytes) -> tuple[int, dict]:
+    """Return (status, body) of an upload or a batch creation."""
+    with server.lock:
+        server.requests.append({"path": path, "body": None if "files" in path else json.loads(raw)})
+        if path == "/v1/files":
+            fields = _multipart_fields(headers, raw)
+            file_id = f"file-{len(server.files) + 1}"
+            server.files[file_id] = fields["file"]
+            return 200, {"id": file_id, "object": "file", "bytes": len(fields["file"]),
+                         "created_at": int(time.time()), "filename": "batch.jsonl",
+                         "purpose": (fields.get("purpose") or b"batch").decode()}  # fmt: skip
+        request = json.loads(raw)
+        if request.get("input_file_id") not in server.files:
+            return 404, {"error": {"message": "input file not found", "type": "invalid_request"}}
+        batch_id = f"batch_{len(server.batches) + 1}"
+        server.batches[batch_id] = batch = {
+            "id": batch_id, "object": "batch", "endpoint": request["endpoint"],
+            "input_file_id": request["input_file_id"], "status": "validating",
+            "completion_window": request["completion_window"], "created_at": int(time.time()),
+            "metadata": request.get("metadata"), "output_file_id": None, "error_file_id": None,
+            "polls": 0,
+        }  # fmt: skip
+        return 200, _public(batch)
+
+
+def _public(batch: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in batch.items() if k != "polls"}
+
+
+def batch_get(server: FakeOpenAI, path: str) -> tuple[int, dict | bytes]:
+    """Return (status, body) of a batch retrieval or listing, a file's content, or timings."""
+    parts = path.split("?")[0].strip("/").split("/")
+    if parts == ["_stats"]:  # for benchmarks: the span the server saw, and how many requests
+        return 200, {"first_request_at": server.first_request_at,
+                     "last_answer_at": server.last_answer_at,
+                     "requests": len(server.requests)}  # fmt: skip
+    if parts[:2] == ["v1", "files"] and len(parts) == 4 and parts[3] == "content":
+        content = server.files.get(parts[2])
+        return (200, content) if content is not None else (404, {"error": {"message": "no file"}})
+    if parts == ["v1", "batches"]:
+        with server.lock:
+            data = [_public(b) for b in reversed(server.batches.values())]
+        return 200, {"object": "list", "data": data, "has_more": False}
+    if parts[:2] == ["v1", "batches"] and len(parts) == 3 and parts[2] in server.batches:
+        batch = server.batches[parts[2]]
+        batch["polls"] += 1
+        if batch["status"] != "completed" and batch["polls"] >= server.batch_polls:
+            _run_batch(server, batch)
+        elif batch["status"] == "validating":
+            batch["status"] = "in_progress"
+        return 200, _public(batch)
+    return 404, {"error": {"message": f"no route {path}"}}
+
+
+def _run_batch(server: FakeOpenAI, batch: dict[str, Any]) -> None:
+    """Answer every line of a batch's input file; successes and failures go to two files."""
+    done, failed = [], []
+    for line in server.files[batch["input_file_id"]].decode().splitlines():
+        entry = json.loads(line)
+        request = entry["body"]
+        with server.lock:
+            server.requests.append({"path": "batch:" + entry["url"], "body": request})
+        reply = server.next_reply(request)
+        if reply.status == 200:
+            response = {"status_code": 200, "request_id": entry["custom_id"],
+                        "body": completion_body(request, reply)}  # fmt: skip
+            done.append({"id": f"r-{entry['custom_id']}", "custom_id": entry["custom_id"],
+                         "response": response, "error": None})  # fmt: skip
+        else:
+            failed.append({"id": f"r-{entry['custom_id']}", "custom_id": entry["custom_id"],
+                           "response": None, "error": {"code": str(reply.status),
+                                                       "message": reply.error}})  # fmt: skip
+    for key, lines in (("output_file_id", done), ("error_file_id", failed)):
+        if lines:
+            file_id = f"file-{len(server.files) + 1}"
+            server.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines).encode()
+            batch[key] = file_id
+    batch["status"] = "completed"
 
 
 def main() -> None:

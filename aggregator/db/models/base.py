@@ -194,6 +194,8 @@ class Card(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     latency_ms: Mapped[int] = mapped_column(default=0)
     grounded_ratio: Mapped[float] = mapped_column(Float, default=0.0)
+    # Why an extractive card stands in for the LLM's (None for a card made as configured).
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from aggregator.llm.cache import MemoryCache, MemoryModes
-from aggregator.llm.client import ClientConfig, LLMClient, acomplete_structured, complete_structured
+from aggregator.llm.client import ClientConfig, LLMClient
+from aggregator.llm.complete import acomplete_structured, complete_structured
 from aggregator.llm.output import BudgetExceeded, LLMError
 from aggregator.llm.pricing import DailyBudget
 from aggregator.llm.prompts import load_prompt
@@ -81,7 +82,7 @@ def test_client_schema_violation_is_repaired_with_the_error_quoted(openai_server
 def test_client_gives_up_after_one_failed_repair(openai_server: FakeOpenAI):
     openai_server.enqueue("no json here", "still no json")
     with pytest.raises(LLMError, match="invalid after repair") as info:
-        ask(openai_server)
+        ask(openai_server, cfg={"structured_output": "json_object"})
     assert [r.status for r in info.value.records] == ["invalid", "invalid"]
     assert len(openai_server.requests) == 2
 
@@ -106,7 +107,8 @@ def test_client_falls_back_from_json_schema_and_remembers_the_mode(openai_server
     assert "JSON Schema" in openai_server.requests[1]["body"]["messages"][0]["content"]
     assert list(modes.values()) == ["json_object"]
     ask(openai_server, modes=modes, variables={**VARIABLES, "title": "Another story"})
-    assert openai_server.requests[2]["body"]["response_format"] == {"type": "json_object"}
+    assert openai_server.requests[2]["body"]["response_format"]["type"] == "json_object"
+    assert openai_server.requests[2]["body"]["response_format"]["schema"]["type"] == "object"
 
 
 def test_client_falls_back_to_plain_text_with_json_located(openai_server: FakeOpenAI):
@@ -202,3 +204,12 @@ def test_client_concurrency_is_bounded(openai_server: FakeOpenAI):
 
     elapsed = asyncio.run(many())
     assert 0.4 <= elapsed < 1.0  # two waves of three, not one wave of six nor six in a row
+
+
+def test_client_records_cached_tokens_at_the_cached_rate(openai_server: FakeOpenAI):
+    openai_server.enqueue(Reply(content=VALID, cached_tokens=400))
+    cfg = {"price": ModelPrice(input=1.0, output=2.0, cached_input=0.25)}
+    [record] = ask(openai_server, cfg=cfg).records
+    assert record.tokens_cached == 400
+    full = record.tokens_in * 1.0 + record.tokens_out * 2.0
+    assert record.cost_usd == pytest.approx((full - 400 * 0.75) / 1_000_000)

@@ -164,7 +164,9 @@ def test_summarize_second_run_makes_zero_calls(llm_ctx: Context, openai_server: 
 
 
 def test_summarize_budget_stop_leaves_items_pending(llm_settings, openai_server: FakeOpenAI):
-    ctx = open_context(llm_settings(daily_budget_usd=0.0065, max_concurrency=1))
+    ctx = open_context(
+        llm_settings(daily_budget_usd=0.0065, max_concurrency=1, fill_with_extractive=False)
+    )
     ctx.extras["llm_client"] = FAST
     ids = [add_story(ctx, f"Story {i}", ARTICLE.replace("Lumen", f"Lumen{i}")) for i in range(5)]
     report = run_summarize(ctx)
@@ -230,7 +232,8 @@ def test_summarize_hang_past_the_timeout_leaves_the_job_pending(llm_settings, op
     ctx.engine.dispose()
 
 
-def test_summarize_unauthorized_stops_the_run(llm_ctx: Context, openai_server: FakeOpenAI):
+def test_summarize_unauthorized_stops_the_run(llm_settings, openai_server: FakeOpenAI):
+    llm_ctx = open_context(llm_settings(fill_with_extractive=False))
     ids = [add_story(llm_ctx, f"Story {i}", ARTICLE + f" {i}") for i in range(6)]
     openai_server.responder = lambda request: Reply(status=401, error="Incorrect API key")
     report = run_summarize(llm_ctx)
@@ -239,6 +242,7 @@ def test_summarize_unauthorized_stops_the_run(llm_ctx: Context, openai_server: F
     jobs = [job_of(llm_ctx, i) for i in ids]
     assert all(j.status == "pending" for j in jobs)
     assert sum(j.attempts for j in jobs) == len(openai_server.requests)
+    llm_ctx.engine.dispose()
 
 
 def test_summarize_remembers_the_output_mode_per_server(llm_ctx: Context, openai_server):
@@ -308,3 +312,12 @@ def test_summarize_outcome_for_a_lost_lease_is_not_stored(llm_ctx: Context, open
     assert write_outcomes(llm_ctx, [(unit, Outcome(result=result))]) == ["lost"]
     assert rows(llm_ctx, Card) == []
     assert job_of(llm_ctx, story_id).claimed_by == "other-worker"
+
+
+def test_summarize_command_drains_the_queue_or_stops_at_the_limit(llm_settings, openai_server):
+    ctx = open_context(llm_settings(max_items_per_run=2))
+    ids = [add_story(ctx, f"Story {i}", ARTICLE.replace("Lumen", f"Lumen{i}")) for i in range(5)]
+    assert run_summarize(ctx, limit=3, drain=True).succeeded == 3
+    assert run_summarize(ctx, drain=True).succeeded == 2  # past max_items_per_run in one call
+    assert sorted(c.story_id for c in rows(ctx, Card)) == sorted(ids)
+    ctx.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from aggregator.llm.output import (
     ModeRejected,
     OutputError,
     classify_status,
+    error_message,
     locate_json,
     parse_output,
     retry_after_seconds,
@@ -88,6 +90,12 @@ def test_card_draft_clips_overlong_title_at_a_word():
     (400, "response_format json_schema is not supported", ModeRejected, False),
     (400, "This model's maximum context length is 8192 tokens", ContextOverflow, False),
     (401, "invalid key", LLMError, False),
+    # llama-cpp-python refuses json_schema with a 500 (a FastAPI validation error).
+    (500, "1 validation error: response_format.type Input should be 'text' or 'json_object'",
+     ModeRejected, False),
+    (422, "Unprocessable: unknown field schema", ModeRejected, False),
+    (422, "unprocessable entity", ModeRejected, False),
+    (500, "internal error", LLMError, True),
 ])  # fmt: skip
 def test_classify_status(status: int, message: str, kind: type, transient: bool):
     error = classify_status(status, message, {"retry-after": "3"})
@@ -118,7 +126,10 @@ def test_conversation_steps_down_modes_and_spells_out_the_schema():
     assert fmt["type"] == "json_schema" and "JSON Schema" not in messages[0]["content"]
     assert talk.next_mode() and talk.mode == "json_object"
     messages, fmt = talk.request()
-    assert fmt == {"type": "json_object"} and "JSON Schema" in messages[0]["content"]
+    assert fmt == {"type": "json_object", "schema": talk.schema}
+    assert "JSON Schema" in messages[0]["content"]
+    assert talk.next_mode() and talk.mode == "json_object_only"
+    assert talk.request()[1] == {"type": "json_object"}
     assert talk.next_mode() and talk.request()[1] is None
     assert not talk.next_mode() and talk.mode == MODES[-1]
 
@@ -137,3 +148,48 @@ def test_conversation_shortens_once_on_length():
     assert talk.accept('{"title": "cut', "length") is None
     assert "para two" not in talk.messages[1]["content"]
     assert not talk.shorter()
+
+
+class _StatusError:
+    """The parts of openai.APIStatusError that error_message reads."""
+
+    def __init__(self, body, message="Error code: 500"):
+        self.body, self.message = body, message
+
+
+def test_error_message_keeps_the_whole_server_message_on_one_line():
+    detail = (
+        "1 validation error:\n  response_format.type\n    Input should be 'text' or 'json_object'"
+    )
+    assert error_message(_StatusError(detail)) == (
+        "1 validation error: response_format.type Input should be 'text' or 'json_object'"
+    )
+    fastapi = {"detail": [{"loc": ["body", "response_format"], "msg": "Input should be 'text'"}]}
+    assert "Input should be 'text'" in error_message(_StatusError(fastapi))
+    assert len(error_message(_StatusError({"error": {"message": "x" * 2000}}))) == 500
+
+
+def test_conversation_asks_again_in_a_schema_carrying_mode_when_the_reply_is_prose():
+    talk = _conversation()
+    assert talk.accept("Sure! Here is a summary of the article in prose.", "stop") is None
+    assert talk.mode == "json_object" and not talk.repaired
+    assert "JSON Schema" in talk.request()[0][0]["content"]
+
+
+def test_conversation_pinned_to_a_family_does_not_leave_it():
+    talk = _conversation(mode="json_object", allowed=("json_object", "json_object_only"))
+    assert talk.next_mode() and talk.mode == "json_object_only"
+    assert not talk.next_mode()
+
+
+def test_schema_carrying_modes_put_the_constant_part_first_for_prompt_caching():
+    prompt = load_prompt("summarize_item/v2")
+    requests = []
+    for text in ("[1] One article about ferries.", "[1] Another article about ovens."):
+        values = {"title": text[4:20], "text": text, "topics": "  - a: A"}
+        talk = Conversation(prompt, values, CardDraft, strict_schema(CardDraft), mode="json_object")
+        requests.append(talk.request()[0][0]["content"])
+    first, second = requests
+    shared = os.path.commonprefix([first, second])  # noqa: RUF071 - characters, not paths
+    assert first.startswith("Reply with one JSON object") and len(shared) > 1000
+    assert json.dumps(strict_schema(CardDraft), separators=(",", ":")) in shared
