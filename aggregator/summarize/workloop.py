@@ -11,6 +11,7 @@ from typing import Any
 
 from aggregator.llm.cache import CallRecord
 from aggregator.llm.output import BudgetExceeded, LLMError
+from aggregator.summarize.basis import is_deep
 from aggregator.summarize.summarizer import CardResult, StoryInput
 
 
@@ -156,8 +157,10 @@ async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
         log.exception("summarize: story %s failed", unit.story.story_id)
         # Retried like a server fault: a stand-in only once the attempts are used up.
         return Outcome(error=LLMError(f"summarize: {type(exc).__name__}: {exc}", transient=True))
-    if result.meta.mode == "llm" and not result.card.key_takeaways:
-        # Nothing the model wrote survived the citation check: not a card to publish.
+    basis = result.card.basis
+    if result.meta.mode == "llm" and not result.card.key_takeaways and (basis is None or is_deep(basis)):
+        # Nothing the model wrote survived the citation check: not a card to publish. (A source
+        # too short for depth keeps its TL;DR only, by design: that card stands.)
         error = LLMError(
             f"summarize: no point of the model's card could be grounded in the article "
             f"(grounded ratio {result.meta.grounded_ratio:.2f})",

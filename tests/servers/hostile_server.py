@@ -154,33 +154,33 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _hwm_kib(pid: int) -> int:
-    """Return a process's peak resident set (VmHWM), 0 when it is gone or not ours yet."""
+def run_measured(argv: list[str], **popen: object) -> tuple[int, float]:
+    """Run a command; return (exit code, peak MB of its process tree).
+
+    The tree's memory is the sum of its processes' proportional set sizes (PSS: a page
+    shared by n processes counts 1/n in each, so the sum is what the tree really holds),
+    sampled every 20 ms; the peak is the largest sum seen. Not os.wait4: a child forked
+    from a large test process reports the parent's size as its own peak. The bench scripts
+    measure the same way.
+    """
+    child = subprocess.Popen(argv, **popen)  # type: ignore[call-overload]
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, sum(_pss_kib(pid) for pid in {child.pid} | _children(child.pid)))
+        time.sleep(0.02)
+    return child.returncode, peak / 1024
+
+
+def _pss_kib(pid: int) -> int:
+    """Return a process's proportional set size in KiB (0 when it is gone or not ours yet)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             if b"aggregator" not in handle.read():
                 return 0  # between fork and exec the child still looks like its parent
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass
     return 0
-
-
-def run_measured(argv: list[str], **popen: object) -> tuple[int, float]:
-    """Run a command; return (exit code, peak MB of its process tree).
-
-    The peak is the sum over the command and every descendant of each one's own peak
-    resident set (VmHWM, sampled every 20 ms): an upper bound, since pages shared after a
-    fork count once per process. Not os.wait4: a child forked from a large test process
-    reports the parent's size as its own peak.
-    """
-    child = subprocess.Popen(argv, **popen)  # type: ignore[call-overload]
-    peaks: dict[int, int] = {}
-    while child.poll() is None:
-        for pid in {child.pid} | _children(child.pid):
-            peaks[pid] = max(peaks.get(pid, 0), _hwm_kib(pid))
-        time.sleep(0.02)
-    return child.returncode, sum(peaks.values()) / 1024

@@ -92,3 +92,34 @@ def test_claims_of_a_dead_local_process_are_freed_at_once(any_ctx: Context) -> N
         taken = claims.claim(session, "summarize", f"{host}:1:alive1", 5, LEASE)
         # The dead local claim is free again; the other host's claim waits for its lease.
         assert [j.subject_id for j in taken] == [1]
+
+
+def test_set_meta_from_two_processes_at_once_both_succeed(any_ctx: Context) -> None:
+    # Two workers learn a server's output mode at the same moment: neither may fail on the key.
+    import threading
+    import time
+
+    from aggregator.db.meta import get_meta, set_meta
+
+    errors: list[BaseException] = []
+
+    def slow_writer() -> None:
+        session = any_ctx.sessions()
+        try:
+            set_meta(session, "race.key", "json_object|first")
+            time.sleep(0.3)  # the other writer decides while this one has not committed
+            session.commit()
+        except BaseException as exc:  # the assertion below reports it
+            errors.append(exc)
+        finally:
+            session.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    time.sleep(0.1)
+    with any_ctx.session() as session:
+        set_meta(session, "race.key", "json_schema|second")
+    thread.join()
+    assert errors == []
+    with any_ctx.session() as session:
+        assert get_meta(session, "race.key") in ("json_object|first", "json_schema|second")
