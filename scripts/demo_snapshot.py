@@ -41,7 +41,7 @@ def today_times() -> re.Pattern[bytes]:
     """Return a pattern for times of today and tomorrow (UTC) in the forms the site prints."""
     days = [datetime.now(UTC).date() + timedelta(days=d) for d in (-1, 0, 1)]
     iso = b"|".join(d.isoformat().encode() for d in days)
-    human = b"|".join(f"{d.day} {d:%b|%B} {d.year}".encode() for d in days)
+    human = b"|".join(f"{d.day} (?:{d:%b}|{d:%B}) {d.year}".encode() for d in days)
     return re.compile(rb"(?:" + iso + rb")T[0-9:.]+(?:Z|\+00:00)?|(?:" + human + rb"),? [0-9:]{5}( UTC)?")
 
 
