@@ -15,6 +15,7 @@ from aggregator.publish.data import SiteInput, StoryDetail, StoryRow
 from aggregator.publish.fork import Forked
 from aggregator.publish.paths import page_file
 from aggregator.publish.render import page_globals
+from aggregator.publish.sanitize import clean_text
 
 
 def fingerprint(*parts: Any) -> str:
@@ -37,6 +38,31 @@ def dump_with_raw(doc: dict[str, Any], key: str, raw: str) -> bytes:
     """Return doc as JSON with `key` (appended last) set to already-serialized JSON text `raw`."""
     text = json.dumps({**doc, key: _RAW}, ensure_ascii=False, separators=(",", ":"))
     return text.replace(_RAW_JSON, raw, 1).encode("utf-8")
+
+
+def json_feed(
+    head: dict[str, Any], entries: list[dict[str, Any]], author: str | None = None
+) -> bytes:
+    """Return a JSON Feed 1.1 document: `head` (title, URLs, ...) and one item per feed entry.
+
+    Entries are the Atom entry dicts (id, title, summary, content_html, published, updated);
+    `date_modified` is the entry's last change, so a revised story shows as changed.
+    """
+    items = []
+    for e in entries:
+        item = {
+            "id": e["id"],
+            "url": e["id"],
+            "title": clean_text(e["title"], single_line=True),
+            "summary": clean_text(e["summary"]),
+            "content_html": e["content_html"],
+            "date_published": e["published"],
+            "date_modified": e["updated"],
+        }
+        if author:
+            item["authors"] = [{"name": author}]
+        items.append(item)
+    return dump_json({"version": "https://jsonfeed.org/version/1.1", **head, "items": items}, pretty=True)
 
 
 @dataclass

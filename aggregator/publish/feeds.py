@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregator.publish.build import Build, dump_json, fingerprint
+from aggregator.publish.build import Build, fingerprint, json_feed
 from aggregator.publish.data import StoryDetail, StoryRow
 from aggregator.publish.history import write_change_feeds
 from aggregator.publish.pages import recap_links, recap_titles
 from aggregator.publish.recaps import recap_body, recap_summary
 from aggregator.publish.render import iso_utc
-from aggregator.publish.sanitize import clean_text, safe_url
+from aggregator.publish.sanitize import safe_url
 
 FEED_SIZE = 50
 RECAP_FEED_SIZE = 52
@@ -155,29 +155,11 @@ def recap_feeds(build: Build) -> None:
         fp,
     )
 
-    def json_feed() -> bytes:
-        items = [
-            {
-                "id": e["id"],
-                "url": e["id"],
-                "title": clean_text(e["title"], single_line=True),
-                "summary": clean_text(e["summary"]),
-                "content_html": e["content_html"],
-                "date_published": e["published"],
-                "date_modified": e["updated"],
-                "authors": [{"name": site}],
-            }
-            for e in get_entries()
-        ]
-        doc = {
-            "version": "https://jsonfeed.org/version/1.1",
-            "title": f"{site}: weekly recaps",
-            "home_page_url": f"{base}recaps/",
-            "feed_url": f"{base}feeds/recaps.json",
-            "description": "The week's top stories.",
-            "language": build.config.language,
-            "items": items,
-        }
-        return dump_json(doc, pretty=True)
-
-    build.writer.emit("feeds/recaps.json", fp, json_feed)
+    head = {
+        "title": f"{site}: weekly recaps",
+        "home_page_url": f"{base}recaps/",
+        "feed_url": f"{base}feeds/recaps.json",
+        "description": "The week's top stories.",
+        "language": build.config.language,
+    }
+    build.writer.emit("feeds/recaps.json", fp, lambda: json_feed(head, get_entries(), site))

@@ -7,7 +7,7 @@ from typing import Any
 
 from markupsafe import escape
 
-from aggregator.publish.build import Build, dump_json, fingerprint
+from aggregator.publish.build import Build, fingerprint, json_feed
 from aggregator.publish.data import StoryDetail
 from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import clean_text, safe_url
@@ -153,24 +153,10 @@ def write_change_feeds(build: Build, atom: Any) -> None:
 
 def _json_feed(build: Build, entries: list[dict[str, Any]]) -> bytes:
     """Return the updates as JSON Feed 1.1 (each revision's `date_modified` is its time)."""
-    base, site = build.config.base_url, build.config.title
-    items = [
-        {
-            "id": e["id"],
-            "url": e["id"],
-            "title": clean_text(e["title"], single_line=True),
-            "summary": clean_text(e["summary"]),
-            "content_html": e["content_html"],
-            "date_published": e["published"],
-            "date_modified": e["updated"],
-        }
-        for e in entries
-    ]
-    doc = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": f"{site}: card updates",
+    base = build.config.base_url
+    head = {
+        "title": f"{build.config.title}: card updates",
         "home_page_url": base,
         "feed_url": f"{base}feeds/updates.json",
-        "items": items,
     }
-    return dump_json(doc, pretty=True)
+    return json_feed(head, entries)
