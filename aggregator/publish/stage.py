@@ -234,9 +234,9 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
         select(
             Item.story_id,
             Item.id,
-            Source.name,
-            Source.kind,
-            Source.url,
+            Source.name.label("source_name"),
+            Source.kind.label("source_kind"),
+            Source.url.label("source_url"),
             Item.url,
             Item.canonical_url,
             Item.title,
@@ -254,18 +254,18 @@ def _items_by_story(session: Session, ids: list[int]) -> dict[int, list[pd.ItemR
         .where(Item.story_id.in_(ids))
         .order_by(Item.story_id, Item.published_at, Item.id)
     ):
-        items[r[0]].append(
+        items[r.story_id].append(
             pd.ItemRow(
-                r[1],
-                _line(r[2]),
-                r[3],
-                r[4],
-                r[5] or r[6],
-                _line(r[7]),
-                _line(r[8]) or None,
-                r[9],
-                r[10],
-                r[11] if isinstance(r[11], dict) else {},
+                id=r.id,
+                source=_line(r.source_name),
+                source_kind=r.source_kind,
+                source_url=r.source_url,
+                url=r.url or r.canonical_url,
+                title=_line(r.title),
+                author=_line(r.author) or None,
+                published_at=r.published_at,
+                kind=r.kind,
+                engagement=r.engagement if isinstance(r.engagement, dict) else {},
                 collected_at=r.collected_at,
                 joined=(r.joined_by, float(r.score), r.matched_item_id) if r.joined_by else None,
             )
