@@ -8,6 +8,7 @@ from typing import Any
 
 from aggregator.collect.stage import run_collect
 from aggregator.context import Context
+from aggregator.db.claims import make_due_now
 from aggregator.dedupe.stage import run_dedupe
 from aggregator.deliver.stage import run_deliver
 from aggregator.extract.stage import run_extract
@@ -54,7 +55,7 @@ def run_stage(ctx: Context, stage: str, **options: Any) -> StageReport:
 
 
 def process_pending(ctx: Context, stages: tuple[str, ...] = PROCESS_STAGES) -> list[StageReport]:
-    """Run extract -> dedupe -> summarize until no stage finds ready work; return merged reports."""
+    """Run extract -> dedupe -> summarize -> revise until none finds ready work; return reports."""
     merged = {stage: StageReport(stage) for stage in stages}
     for _ in range(MAX_ROUNDS):
         progressed = False
@@ -107,11 +108,9 @@ def run_once(ctx: Context, *, publish: bool = True, force: bool = False) -> list
     """
     reports: list[StageReport] = []
     if force:
-        from aggregator.db.claims import make_due_now
-
         with ctx.session() as session:
             event(log, "forced", jobs_made_due=make_due_now(session))
-    reports.append(run_stage(ctx, "collect", force=True) if force else run_stage(ctx, "collect"))
+    reports.append(run_stage(ctx, "collect", force=force))
     reports += process_pending(ctx)
     if publish and not ctx.stop_requested:
         reports.append(run_stage(ctx, "publish"))

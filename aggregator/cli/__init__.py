@@ -142,8 +142,7 @@ def extract(state: State, limit: int | None) -> None:
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Stop after this many stories (default: every story waiting).")
+@limit_option
 @pass_state
 @handle_errors
 def summarize(state: State, limit: int | None) -> None:
