@@ -101,7 +101,7 @@ class Fetcher:
         transport = httpx.HTTPTransport(retries=0, verify=_tls_context())
         # httpx has no public hook for the connect step; the pool's backend is the one place
         # where the resolved address is known before a socket is opened.
-        transport._pool._network_backend = GuardedBackend(self._checked_addresses)
+        transport._pool._network_backend = GuardedBackend(self.checked_addresses)
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -127,7 +127,7 @@ class Fetcher:
         hint = "[fetch] allow_private_networks is false"
         return f"refused: {ip} is a {reason} address ({hint})" if reason else None
 
-    def _checked_addresses(self, host: str, port: int) -> list[str]:
+    def checked_addresses(self, host: str, port: int) -> list[str]:
         """Return the addresses to connect to, raising _Blocked if any resolved one is refused."""
         literal = parse_ip_host(host)
         if literal is not None:
@@ -152,8 +152,8 @@ class Fetcher:
         For clients that open their own connections (praw): checked before each use.
         """
         try:
-            host, port = self._precheck(url)
-            self._checked_addresses(host, port)
+            host, port = self.precheck(url)
+            self.checked_addresses(host, port)
         except FetchError as exc:
             return exc.detail
         except Blocked as exc:
@@ -172,7 +172,7 @@ class Fetcher:
         with slot:
             yield
 
-    def _precheck(self, url: str) -> tuple[str, int]:
+    def precheck(self, url: str) -> tuple[str, int]:
         """Return (host, port) of an http(s) URL, refusing literal addresses we must not reach."""
         try:
             parts = urlsplit(url)
@@ -214,7 +214,7 @@ class Fetcher:
         own: float | None = None
         for _hop in range(self.settings.max_redirects + 1):
             seen.add(current)
-            host, _port = self._precheck(current)
+            host, _port = self.precheck(current)
             with self._host_slot(host):
                 # The whole-request clock starts once a slot is ours, not while queueing.
                 own = own or time.monotonic() + self.settings.timeout

@@ -56,7 +56,7 @@ class Sender:
         # The fetcher's own checks (scheme, literal and resolved addresses), not a second copy.
         self._guard = Fetcher(settings, site_url, allow_addresses=allow_addresses)
         transport = httpx.HTTPTransport(retries=0)
-        transport._pool._network_backend = GuardedBackend(self._guard._checked_addresses)
+        transport._pool._network_backend = GuardedBackend(self._guard.checked_addresses)
         self._client = httpx.Client(
             transport=transport, follow_redirects=False, trust_env=False,
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
@@ -75,7 +75,7 @@ class Sender:
         if secret:
             headers[SIGNATURE_HEADER] = sign(raw, secret)
         try:
-            self._guard._precheck(url)
+            self._guard.precheck(url)
             response = self._client.post(url, content=raw, headers=headers)
         except (FetchError, Blocked) as exc:
             raise SendError(url, str(exc).removeprefix(f"fetch: {url[:300]}: ")) from None
