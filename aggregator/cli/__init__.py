@@ -281,24 +281,17 @@ def status(state: State, as_json: bool) -> None:
 
 
 def require_existing_data(state: State, command: str) -> None:
-    """Raise a one-line UserError when there is no configuration or no database to read.
+    """Raise a one-line UserError when the configured SQLite database does not exist.
 
     A read-only command must not create an empty database (SQLite would, silently) and
-    then report "0 records" as if the pipeline had found nothing.
+    then report "0 records" as if the pipeline had found nothing. (A missing configuration
+    file is refused earlier, by State.settings.)
     """
-    import os
-
+    from aggregator.config import base_dir
     from aggregator.db.session import normalize_url
 
-    path = resolve_config_path(state.config)
-    if not path.exists() and not os.environ.get("AGGREGATOR_DATABASE_URL"):
-        hint = "pass --config PATH, set AGGREGATOR_CONFIG, or run `aggregator init`"
-        if Path("aggregator-demo.db").exists():
-            hint = "the demo's database: AGGREGATOR_DATABASE_URL=sqlite:///aggregator-demo.db"
-        raise UserError(f"{command}: no configuration file {path} ({hint})", 2)
     settings = state.settings()
-    base = settings.config_path.parent if settings.config_path else None
-    url = normalize_url(settings.database.url, base)
+    url = normalize_url(settings.database.url, base_dir(settings))
     if url.startswith("sqlite") and "://" in url:
         database = url.split(":///", 1)[-1] if ":///" in url else ""
         if database and database != ":memory:" and not Path(database).exists():
