@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aggregator.llm.extractive import echoes_title, rank_sentences, split_sentences, terms
+from aggregator.llm.extractive import echoes_title, rank_sentences, terms
+from aggregator.llm.segment import split_sentences
 
 # Share of a sentence's content words (numbers included) already in one card sentence at
 # which it says nothing new: "12 nodes" -> "18 nodes" keeps the new number, so it stays new.

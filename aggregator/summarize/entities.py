@@ -13,7 +13,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from aggregator.llm.extractive import split_sentences
+from aggregator.llm.segment import split_sentences
 
 TYPES = ("org", "product", "model", "person", "place", "other")
 MAX_ENTITIES = 12
