@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from html import escape
 from urllib.parse import urlsplit
 
-from aggregator.recap.compose import RecapDoc
+from aggregator.recap.compose import RecapDoc, RecapSection
 
 WIDTH = 78  # RFC 5322 recommends lines of at most 78 characters
 BOX_PX = 620
@@ -27,7 +27,10 @@ _LI = "font-size:15px;line-height:1.5;margin:0 0 8px 0;"
 _A = "color:#1a56a8;text-decoration:underline;"
 _NOTE = "font-size:13px;line-height:1.5;color:#66665f;margin:16px 0 0 0;"
 _HIDDEN = "display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;color:#f6f6f4;"
-_EXTRACTIVE = "This recap was assembled without a language model from the stories' own hooks."
+_EXTRACTIVE = (
+    "This recap was assembled without a language model: each line is a story's own TL;DR,"
+    " credited to its source."
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,14 @@ def _wrap(text: str, indent: str = "", first: str | None = None) -> list[str]:
                          break_on_hyphens=False) or [""]  # fmt: skip
 
 
-def _story_text(story: StoryRef) -> list[str]:
-    line = story.title + (f" - {story.hook}" if story.hook else "")
+def _told(section: RecapSection, story: StoryRef) -> tuple[str, str]:
+    """Return (source, sentence) for a story: the section's credited line, else its hook."""
+    line = next((i for i in section.items if i.story_id == story.id), None)
+    return (line.source, line.text) if line else ("", story.hook)
+
+
+def _story_text(story: StoryRef, source: str = "", text: str = "") -> list[str]:
+    line = story.title + (f" ({source})" if source else "") + (f" - {text}" if text else "")
     out = _wrap(line, "    ", "  * ")
     if safe_url(story.page):
         out.append(f"    Our card: {story.page}")
@@ -86,10 +95,11 @@ def render_text(recap: RecapDoc, stories: Mapping[int, StoryRef], envelope: Enve
     out = [*_wrap(recap.title), "=" * min(len(recap.title), WIDTH), "", *_wrap(recap.intro), ""]
     for section in recap.sections:
         out += [*_wrap(section.title), "-" * min(len(section.title), WIDTH)]
-        out += [*_wrap(section.synthesis), ""]
+        if section.synthesis:
+            out += [*_wrap(section.synthesis), ""]
         for sid in section.story_ids:
             if sid in stories:
-                out += _story_text(stories[sid])
+                out += _story_text(stories[sid], *_told(section, stories[sid]))
         out.append("")
     if recap.what_to_watch:
         out += ["What to watch", "-------------"]
@@ -107,10 +117,11 @@ def _link(url: str, text: str) -> str:
     return f'<a href="{escape(url)}" style="{_A}">{escape(text)}</a>'
 
 
-def _story_html(story: StoryRef) -> str:
+def _story_html(story: StoryRef, source: str = "", text: str = "") -> str:
     page, original = safe_url(story.page), safe_url(story.url)
     title = _link(page, story.title) if page else escape(story.title)
-    hook = f" &mdash; {escape(story.hook)}" if story.hook else ""
+    title += f" ({escape(source)})" if source else ""
+    hook = f" &mdash; {escape(text)}" if text else ""
     source = f" ({_link(original, 'original')})" if original else ""
     return f'<li style="{_LI}">{title}{hook}{source}</li>'
 
@@ -119,8 +130,13 @@ def _sections_html(recap: RecapDoc, stories: Mapping[int, StoryRef]) -> list[str
     parts = []
     for section in recap.sections:
         parts.append(f'<h2 style="{_H2}">{escape(section.title)}</h2>')
-        parts.append(f'<p style="{_P}">{escape(section.synthesis)}</p>')
-        items = [_story_html(stories[i]) for i in section.story_ids if i in stories]
+        if section.synthesis:
+            parts.append(f'<p style="{_P}">{escape(section.synthesis)}</p>')
+        items = [
+            _story_html(stories[i], *_told(section, stories[i]))
+            for i in section.story_ids
+            if i in stories
+        ]
         if items:
             parts.append(
                 '<ul style="margin:0 0 8px 0;padding-left:20px;">' + "".join(items) + "</ul>"

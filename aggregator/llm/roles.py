@@ -41,9 +41,10 @@ _WHY_WEAK = re.compile(
     r"highest|problem|harder|easier|signal\w*|without)\b",
     re.I,
 )
+# "download" is a reader's action; "has been downloaded 9,000 times" is a past count, not one.
 _NEXT_STRONG = re.compile(
     r"\b((?:is|are|now|generally|becomes?|will be) available|available (?:now|today|from|to|on|"
-    r"via|through|in)|download\w*|sign(?:ing)? up|apply by|applications? (?:open|close)|"
+    r"via|through|in)|download(?:s|ing|able)?|can be downloaded|sign(?:ing)? up|apply by|applications? (?:open|close)|"
     r"deadline|register\w*|opt[- ]out|opt[- ]in|install\w*|submit\w*|comments? (?:are |is )?due|"
     r"consultation (?:closes|runs|is open|ends)|waitlist|request access|in (?:public )?preview|"
     r"starting (?:on|from|today)|from today|you should|readers can|developers can|"

@@ -39,7 +39,7 @@ def _first(data: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 def _point(entry: Any, links: dict[Any, str]) -> dict[str, str] | None:
     if isinstance(entry, str):
-        return {"title": "", "text": entry, "href": ""} if entry.strip() else None
+        return {"title": "", "text": entry, "href": "", "source": ""} if entry.strip() else None
     if not isinstance(entry, dict):
         return None
     title = _first(entry, _TITLE_KEYS)
@@ -54,7 +54,8 @@ def _point(entry: Any, links: dict[Any, str]) -> dict[str, str] | None:
     )
     if not title and not text:
         return None
-    return {"title": title, "text": text, "href": href}
+    source = entry.get("source") if isinstance(entry.get("source"), str) else ""
+    return {"title": title, "text": text, "href": href, "source": source.strip()}
 
 
 def _story_points(ids: Any, links: dict[Any, str], titles: dict[Any, str]) -> list[dict[str, str]]:
@@ -62,7 +63,7 @@ def _story_points(ids: Any, links: dict[Any, str], titles: dict[Any, str]) -> li
     if not isinstance(ids, list):
         return []
     return [
-        {"title": titles[i], "text": "", "href": links.get(i, "")}
+        {"title": titles[i], "text": "", "href": links.get(i, ""), "source": ""}
         for i in ids
         if isinstance(i, str | int) and i in titles
     ]
@@ -84,7 +85,11 @@ def _section(
         for p in [_point(e, links)]
         if p
     ]
-    points += _story_points(sec.get("story_ids"), links, titles or {})
+    # Stories the section already told line by line are not listed a second time.
+    told = {p["href"] for p in points if p["href"]}
+    points += [
+        p for p in _story_points(sec.get("story_ids"), links, titles or {}) if p["href"] not in told
+    ]
     html = sec.get("html") if isinstance(sec.get("html"), str) else ""
     title = _first(sec, _TITLE_KEYS)
     if not (title or paragraphs or points or html):

@@ -31,12 +31,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RecapLine(_Strict):
+    """One story's line in an extractive section: its TL;DR sentence, credited to its source."""
+
+    story_id: int
+    title: Annotated[str, clip_text(200)]
+    source: Annotated[str, clip_text(120)] = ""
+    text: Annotated[str, clip_text(400)]
+
+
 class RecapSection(_Strict):
-    """One theme of the week: a short synthesis and the stories (Story.id) it draws on."""
+    """One theme of the week: a synthesis (LLM) or one line per story (extractive), and its stories."""
 
     title: Annotated[str, clip_text(120)]
-    synthesis: Annotated[str, clip_text(2000)]
+    synthesis: Annotated[str, clip_text(2000)] = ""
     story_ids: list[int]
+    # Extractive sections tell each story in its own words, credited, one line each: glued
+    # together, first-person sentences from different outlets read as one confused voice.
+    items: list[RecapLine] = Field(default_factory=list)
 
 
 class TopLink(_Strict):
@@ -180,15 +192,22 @@ def _sentence(text: str) -> str:
     return text if not text or text[-1] in ".!?…" else text + "."
 
 
-def _tldr_line(story: StoryDigest) -> str:
-    """Return a story's line in a section: its TL;DR's what-changed, else its title, whole."""
-    return _sentence(story.what_changed or story.title)
+def _tldr_line(story: StoryDigest) -> RecapLine:
+    """Return a story's line in a section: its TL;DR's what-changed (or just its title), credited."""
+    text = _sentence(story.what_changed)
+    return RecapLine(story_id=story.id, title=story.title, source=story.source, text=text)
 
 
 def _watch(story: StoryDigest) -> str | None:
-    """Return a story's next step for "What to watch", or None when its source states none."""
+    """Return a story's next step for "What to watch" under its title, or None when it has none.
+
+    The step alone ("The consultation runs for 60 days.") does not say which story it is about.
+    """
     step = " ".join(story.next_step.split())
-    return _sentence(step) if step and step != NO_NEXT_STEP else None
+    if not step or step == NO_NEXT_STEP:
+        return None
+    title = " ".join(story.title.split()).rstrip(" .:")
+    return f"{title}: {_sentence(step)}" if title else _sentence(step)
 
 
 def extractive_recap(
@@ -203,8 +222,7 @@ def extractive_recap(
             title = "More this week"
         else:
             title = topic_names.get(slug, slug) if slug else "Other news"
-        synthesis = " ".join(_tldr_line(s) for s in group)
-        sections.append(RecapSection(title=title, synthesis=synthesis,
+        sections.append(RecapSection(title=title, items=[_tldr_line(s) for s in group],
                                      story_ids=[s.id for s in group]))  # fmt: skip
     sources = len({s.source for s in stories if s.source})
     return RecapDoc(
@@ -216,7 +234,7 @@ def extractive_recap(
             + ", grouped by topic. They are ranked by how many independent sources covered"
             " them, how much they grew during the week, engagement where a source reports it,"
             " and how recent they are. This recap is extractive: each line is a story's own"
-            " TL;DR; no language model wrote it."
+            " TL;DR, credited to its source; no language model wrote it."
         ),
         sections=sections,
         what_to_watch=[w for w in (_watch(s) for s in stories) if w][:3],

@@ -51,7 +51,7 @@ def test_run_recap_extractive_names_only_the_weeks_carded_stories(any_ctx) -> No
     assert set(row.story_ids) == {ids["big"], ids["small"], ids["mid"]}
     assert recap.sections[0].story_ids == [ids["big"], ids["mid"]]  # ranked, grouped by topic
     assert recap.top_links[0].story_id == ids["big"]
-    assert recap.what_to_watch == ["Read the paper."]
+    assert recap.what_to_watch == ["Mid paper: Read the paper."]
 
 
 def test_run_recap_rerun_adds_revision_and_keeps_old(ctx) -> None:

@@ -33,6 +33,9 @@ def test_why_it_matters_is_a_consequence() -> None:
 def test_what_to_do_next_is_an_action_or_availability() -> None:
     assert card().tldr.what_to_do_next == NEXT
     assert next_score(NEXT) >= 2 and next_score(SPEC) == 0
+    assert next_score("The weights can be downloaded from the project's site.") >= 2
+    # A count of past downloads is a fact about the story, not something the reader can do.
+    assert next_score("The template has since been downloaded more than 9,000 times.") == 0
 
 
 def test_what_to_do_next_says_so_when_the_source_has_none() -> None:

@@ -34,3 +34,21 @@ def test_recap_body_renders_synthesis_and_story_links() -> None:
 def test_recap_body_without_titles_names_no_stories() -> None:
     body = recap_body(RECAP, LINKS)
     assert body["sections"][0]["points"] == [] and body["top"] == []
+
+
+def test_recap_body_tells_an_extractive_section_one_credited_line_per_story() -> None:
+    recap = {
+        "sections": [{
+            "title": "Chips", "synthesis": "", "story_ids": [2, 1],
+            "items": [{"story_id": 2, "title": "Story two", "source": "Ferrite Weekly",
+                       "text": "We retrofitted four halls."}],
+        }],
+    }  # fmt: skip
+    (section,) = recap_body(recap, LINKS, TITLES)["sections"]
+    assert section["paragraphs"] == []
+    # Story two is told once, by its line and credited; story one, without a line, by its title.
+    assert section["points"] == [
+        {"title": "Story two", "text": "We retrofitted four halls.", "href": LINKS[2],
+         "source": "Ferrite Weekly"},
+        {"title": "Story one", "text": "", "href": LINKS[1], "source": ""},
+    ]  # fmt: skip

@@ -89,19 +89,28 @@ def test_extractive_recap_groups_by_topic_with_tldrs_not_hooks() -> None:
     assert recap.mode == "extractive" and not recap.quiet
     assert [s.title for s in recap.sections] == ["Foundation models", "policy"]
     assert recap.sections[0].story_ids == [1, 3, 4]
-    assert recap.sections[0].synthesis.startswith("Lumen cut prices by half. Story 3.")
-    assert "Hook of" not in recap.sections[0].synthesis
+    # One line per story, credited to its source: sentences from different outlets are never
+    # glued into one paragraph, and a hook never stands in for the TL;DR.
+    lines = recap.sections[0].items
+    assert [(i.story_id, i.source, i.text) for i in lines] == [
+        (1, "A", "Lumen cut prices by half."), (3, "A", ""), (4, "", "")
+    ]
+    assert recap.sections[0].synthesis == ""
     assert "extractive" in recap.intro and "2 sources" in recap.intro
-    assert recap.what_to_watch == ["Try the new API."]  # "no next step" is not something to watch
+    # "no next step" is not something to watch; a step names the story it belongs to.
+    assert recap.what_to_watch == ["Story 3: Try the new API."]
     assert recap.story_ids() == [1, 3, 4, 2]
 
 
 def test_extractive_recap_headline_and_intro_claim_only_what_we_measure() -> None:
-    stories = [digest(1, title="Halvard cuts Tern-2 prices by 60%"), digest(2), digest(3)]
+    stories = [digest(1, title="Halvard cuts Tern-2 prices by 60%"),
+               digest(2, what_changed="Prices fell again"), digest(3)]  # fmt: skip
     recap = extractive_recap("2026-W48", stories, {})
     assert recap.title == "Week 48, 2026: Halvard cuts Tern-2 prices by 60%, and 2 more stories"
     assert "most-read" not in recap.intro.lower() and "independent sources" in recap.intro
-    lines = [s.synthesis for s in recap.sections] + recap.what_to_watch + [recap.intro]
+    lines = [i.text for s in recap.sections for i in s.items if i.text]
+    lines += [*recap.what_to_watch, recap.intro]
+    assert "Prices fell again." in lines
     assert all(line.rstrip().endswith((".", "!", "?", "…")) for line in lines)
     long = [digest(1, title="A very long lead title " * 10), digest(2)]
     title = extractive_recap("2026-W48", long, {}).title
