@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from aggregator.llm.extractive import terms
+from aggregator.llm.roles import NO_NEXT_STEP, NO_REASON
 from aggregator.llm.schema import Card
 from aggregator.summarize.grounding import MIN_TOPIC_SCORE, ArticleText, normalize
 
@@ -56,6 +58,13 @@ QUALITY_METRICS: tuple[Metric, ...] = (
     Metric("tldr_complete", "All three TL;DR parts"),
     Metric("parts_distinct", "Hook and TL;DR parts distinct"),
     Metric("claims_checked", "Numbers/names in cited sentences", threshold=0.9),
+    # Sets whose cases label each role (the bundled `roles` set): did the part come from the
+    # labelled sentence, and is it empty exactly when the article states none?
+    Metric("role_match", "Roles right (all four)", threshold=0.75),
+    Metric("role_what_changed", "Role: what changed"),
+    Metric("role_why_it_matters", "Role: why it matters"),
+    Metric("role_what_to_do_next", "Role: what to do next"),
+    Metric("role_future", "Role: future implications"),
     Metric("tldr_words", "Words per TL;DR part", threshold=8, scale=40),
     Metric("point_words", "Words per point", threshold=15, scale=40),
     Metric("judge_faithfulness", "Judge: faithfulness", threshold=4, scale=5),
@@ -210,8 +219,51 @@ def part_metrics(card: dict[str, Any], article_text: str) -> dict[str, float | N
     }
 
 
+ROLE_NAMES = ("what_changed", "why_it_matters", "what_to_do_next", "future")
+_NONE_SAID = {normalize(NO_NEXT_STEP).lower(), normalize(NO_REASON).lower()}
+
+
+def carries(part: str, labelled: str) -> bool:
+    """Return True when a part carries the labelled sentence: 60% of its content words (stemmed).
+
+    Content words, not the exact text, so that a model's paraphrase counts as well as a quote.
+    """
+    want = set(terms(labelled))
+    return bool(want) and len(want & set(terms(part))) >= 0.6 * len(want)
+
+
+def role_metrics(card: dict[str, Any], expected: dict[str, Any] | None) -> dict[str, float | None]:
+    """Return, per labelled role, 1.0 when the card got it right (None for a role not labelled).
+
+    A role labelled with a sentence must carry it; a role labelled null (the article states no
+    next step, nothing about the future) must be empty or say so, not invent one.
+    """
+    out: dict[str, float | None] = {f"role_{r}": None for r in ROLE_NAMES}
+    if not isinstance(expected, dict):
+        return {**out, "role_match": None}
+    tldr = card.get("tldr") if isinstance(card.get("tldr"), dict) else {}
+    for role in ROLE_NAMES:
+        if role not in expected:
+            continue
+        label = expected[role]
+        if role == "future":
+            parts = [_text(p.get("text")) for p in _points(card, "future_implications")]
+        else:
+            part = _text(tldr.get(role))
+            parts = [part] if part and normalize(part).lower() not in _NONE_SAID else []
+        if label is None:
+            out[f"role_{role}"] = float(not parts)
+        else:
+            out[f"role_{role}"] = float(any(carries(p, str(label)) for p in parts))
+    scored = [v for v in out.values() if v is not None]
+    return {**out, "role_match": sum(scored) / len(scored) if scored else None}
+
+
 def score_card(
-    card: dict[str, Any] | None, article_text: str, expected_topics: list[str] | None = None
+    card: dict[str, Any] | None,
+    article_text: str,
+    expected_topics: list[str] | None = None,
+    expected_roles: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the card's metrics (values 0-1, topic_f1 None without labels) and their details.
 
@@ -226,6 +278,8 @@ def score_card(
 
             "tldr_complete": 0.0, "parts_distinct": 0.0, "claims_checked": 0.0,
             "tldr_words": None, "point_words": None,
+            **{k: (None if expected_roles is None or v is None else 0.0)
+               for k, v in role_metrics({}, expected_roles).items()},
             "details": {"problems": ["no card"], "issues": ["no card"], "citations": 0,
                         "verified": 0, "points": 0, "supported": 0},
         }  # fmt: skip
@@ -242,5 +296,6 @@ def score_card(
         "topic_recall": topic_recall(card, expected_topics),
         "sections_clean": float(not issues),
         **part_metrics(card, article_text),
+        **role_metrics(card, expected_roles),
         "details": {"problems": problems, "issues": issues, **counts},
     }

@@ -87,7 +87,7 @@ def _hash(*parts: str) -> str:
 
 def measure(case: Case, card: dict[str, Any] | None, meta: dict[str, Any]) -> dict[str, Any]:
     """Return the case's metrics: grounding from the draft when known, the rest from the card."""
-    metrics = score_card(card, case.quotable_text, case.expected_topics)
+    metrics = score_card(card, case.quotable_text, case.expected_topics, case.expected_roles)
     draft = meta.get("draft")
     if card is not None and isinstance(draft, dict):
         grounding = score_card(draft, case.quotable_text, case.expected_topics)

@@ -41,6 +41,12 @@ class Case:
         return list(topics) if isinstance(topics, list) else None
 
     @property
+    def expected_roles(self) -> dict[str, Any] | None:
+        """Return the labelled sentence per card role (null: the article states none), or None."""
+        roles = self.labels.get("roles")
+        return dict(roles) if isinstance(roles, dict) else None
+
+    @property
     def quotable_text(self) -> str:
         """Return what a citation may quote: title and text, as the summarizer grounds them."""
         return f"{self.title}\n\n{self.text}"

@@ -19,12 +19,14 @@ HOOK_CHARS = 160
 
 _EVENT = re.compile(
     r"\b(releas\w*|launch\w*|announc\w*|introduc\w*|unveil\w*|ship(?:s|ped|ping)?|"
-    r"publish\w*|open[- ]sourc\w*|cut(?:s|ting)?|rais\w*|rais\w*|lower\w*|drop(?:s|ped)?|"
+    r"publish\w*|open[- ]sourc\w*|cut(?:s|ting)?|rais\w*(?! (?:concerns?|questions?|doubts?|objections?|alarms?|eyebrows))|lower\w*|drop(?:s|ped)?|"
     r"increas\w*|reduc\w*|acquir\w*|buy(?:s|ing)?|bought|sign\w*|approv\w*|ban(?:s|ned)?|"
     r"rul(?:ed|es|ing)|fin(?:ed|es)|su(?:ed|es|ing)|replac\w*|add(?:s|ed)?|remov\w*|"
     r"block\w*|fil(?:ed|es)|propos\w*|passe[sd]|adopt\w*|won|wins|lost|fail\w*|"
     r"halv\w*|doubl\w*|priced?|tapes? out|taped out|went down|outage|broke|reach(?:ed|es)|"
-    r"hits?|open(?:s|ed)|join(?:s|ed)|replaced|found|shows?|showed)\b",
+    r"hits?|open(?:s|ed)|join(?:s|ed)|replaced|found|shows?|showed|retir\w*|delay\w*|"
+    r"postpon\w*|push(?:es|ed)? back|switch(?:es|ed)? off|shut(?:s|ting)? down|halt\w*|"
+    r"suspend\w*|pause[sd]|appoint\w*|hired?|named|recall\w*)\b",
     re.I,
 )
 _NUMBER = re.compile(r"\d")
@@ -48,11 +50,14 @@ _NEXT_STRONG = re.compile(
     r"deadline|register\w*|opt[- ]out|opt[- ]in|install\w*|submit\w*|comments? (?:are |is )?due|"
     r"consultation (?:closes|runs|is open|ends)|waitlist|request access|in (?:public )?preview|"
     r"starting (?:on|from|today)|from today|you should|readers can|developers can|"
-    r"users can|customers can|re-?run your|update to|upgrade to|switch to|try it)\b",
+    r"users can|customers can|re-?run your|update to|upgrade to|switch to|try it|"
+    r"can (?:claim|apply|request|ask for|register|join|sign up|download)|"
+    r"(?:should|must) (?:update|upgrade|migrate|switch|rotate|patch|check))\b",
     re.I,
 )
 _NEXT_WEAK = re.compile(
     r"\b(migrat\w*|pin\w*|before (?:\w+ )?\d{1,2}|by (?:\w+ )?\d{1,2}(?:st|nd|rd|th)?\b|"
+    r"until (?:\w+ )?\d{1,2}(?:st|nd|rd|th)?\b|refund\w*|side by side|"
     r"you can|watch for|worth (?:testing|reading|trying)|test\w* (?:it |them )?on your)\b",
     re.I,
 )
@@ -153,7 +158,15 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
             taken.add(index)
         return index
 
-    roles.what_changed = take(_best(top, taken, lambda i: event_score(sentences[i]) + rank[i]))
+    # A news story's first sentence usually is the event (inverted pyramid): it gets a nudge;
+    # a sentence that spells out consequences ("which is a problem because") is the why.
+    lead = min(good, default=None)
+
+    def changed(i: int) -> float:
+        consequence = 0.5 * (why_score(sentences[i]) >= 4)
+        return event_score(sentences[i]) + rank[i] + 0.75 * (i == lead) - consequence
+
+    roles.what_changed = take(_best(top, taken, changed))
     if roles.what_changed is None:
         roles.what_changed = take(_best(good, taken, lambda i: rank[i], -1))
     # Forward-looking sentences go to the implications before the other roles can take them.

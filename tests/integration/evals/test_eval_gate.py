@@ -28,3 +28,14 @@ def test_eval_gate_offline_scores_keep_their_floors() -> None:
     drops = {name: (means[name], floor) for name, floor in baseline["floors"].items()
              if means[name] < floor - 1e-9}  # fmt: skip
     assert not drops, f"evaluation gate: scores below their floors (mean, floor): {drops}"
+
+
+def test_eval_gate_roles_set_keeps_its_floors() -> None:
+    pinned = json.loads(BASELINE.read_text(encoding="utf-8"))["roles"]
+    roles = load_set(bundled_set_path(pinned["set"]))
+    assert roles.sha256 == pinned["set_sha256"], "roles set changed: re-pin baseline.json"
+    summary = evaluate(roles.path, [offline_config()])["configs"][0]["summary"]
+    means = {name: entry["mean"] for name, entry in summary["quality"].items()}
+    drops = {name: (means[name], floor) for name, floor in pinned["floors"].items()
+             if means[name] is None or means[name] < floor - 1e-9}  # fmt: skip
+    assert not drops, f"evaluation gate (roles): scores below their floors (mean, floor): {drops}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aggregator.llm.extractive import build_card
-from aggregator.llm.roles import NO_NEXT_STEP, future_score, next_score, why_score
+from aggregator.llm.roles import NO_NEXT_STEP, event_score, future_score, next_score, why_score
 
 EVENT = "Halvard Labs released Tern-2 on Monday and cut its API price by 60% to $1.20 per million tokens."
 WHY = "That makes long documents cheaper to process than on any rival model, because prices are per token."
@@ -60,3 +60,31 @@ def test_every_part_is_a_different_sentence() -> None:
     parts = [c.hook, c.tldr.what_changed, c.tldr.why_it_matters, c.tldr.what_to_do_next]
     parts += [p.text for p in c.future_implications]
     assert len(set(parts)) == len(parts)
+
+
+def test_what_changed_prefers_the_lead_event_over_a_later_reaction() -> None:
+    lead = ("The Harbour Standards Office opened a consultation on a rule that would require "
+            "model developers to publish a two-page disclosure card.")
+    reaction = ("Open-source developers raised concerns that the 50,000-user threshold in the "
+                "rule would catch small labs.")
+    body = [lead, "The card has seven sections, from training data to known limits.",
+            "Developers could mark a field as confidential.", reaction,
+            "The office said the rule applies to models with many users."]  # fmt: skip
+    assert build_card("Office consults on disclosure cards", "\n\n".join(body)).tldr.what_changed == lead
+
+
+def test_delays_and_retirements_are_events_and_claims_are_next_steps() -> None:
+    assert event_score("Brantwell has pushed back the launch of its chip by six months.") >= 1.5
+    assert event_score("Tessel will retire its old API in June.") >= 1.5
+    assert next_score("Savers who paid the fee can claim a refund until 31 August.") >= 2
+    assert next_score("Customers should update to version 4.2 of the client.") >= 2
+
+
+def test_what_changed_is_not_the_sentence_that_explains_the_consequence() -> None:
+    event = "Brantwell has pushed back the launch of its second chip by six months."
+    consequence = ("The delay leaves Brantwell selling only its old chip, which is a problem "
+                   "because its two largest customers said they would not buy more of it.")
+    body = [event, "A fixed design went back to the factory last week.", consequence,
+            "The company expects samples in September."]  # fmt: skip
+    tldr = build_card("Brantwell delays its chip", "\n\n".join(body)).tldr
+    assert tldr.what_changed == event and tldr.why_it_matters == consequence
