@@ -35,12 +35,15 @@ _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z0-9]+(?:[- ][A-Z0-9][\w-]*)
 _WHY_STRONG = re.compile(
     r"\b(because|means?|meaning|so that|allows?|lets|enabl\w*|cheaper|faster|for the first time|"
     r"the first|risks?|costs?|matters?|important|impact\w*|as a result|which makes|therefore|"
-    r"saves?|threat\w*|could mean|in effect|the upshot|the catch)\b",
+    r"saves?|threat\w*|could mean|in effect|the upshot|the catch|helps?|helped|benefit\w*|"
+    r"advantage\w*|crucial|critical|essential|leads? to|led to|result(?:s|ed)? in|prevent\w*|"
+    r"protect\w*|danger\w*|concerns?|worr(?:y|ies|ied))\b",
     re.I,
 )
 _WHY_WEAK = re.compile(
     r"\b(so|than|slower|better|worse|instead of|compared|unlike|largest|biggest|lowest|"
-    r"highest|problem|harder|easier|signal\w*|without)\b",
+    r"highest|problem|harder|easier|signal\w*|without|significant\w*|major|key|only|"
+    r"avoid\w*|more than|less than|fewer than)\b",
     re.I,
 )
 # "download" is a reader's action; "has been downloaded 9,000 times" is a past count, not one.

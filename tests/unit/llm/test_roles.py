@@ -88,3 +88,11 @@ def test_what_changed_is_not_the_sentence_that_explains_the_consequence() -> Non
             "The company expects samples in September."]  # fmt: skip
     tldr = build_card("Brantwell delays its chip", "\n\n".join(body)).tldr
     assert tldr.what_changed == event and tldr.why_it_matters == consequence
+
+
+def test_stakes_and_benefits_read_as_why_it_matters() -> None:
+    assert why_score("The order is crucial for Brantwell, whose sales fell by a third.") >= 2
+    assert why_score("The new format helps small teams avoid a second review.") >= 2
+    assert why_score("The filing led to a two-week halt in sales.") >= 2
+    # A plain description states no consequence.
+    assert why_score("The card lists the training data in seven sections.") == 0
