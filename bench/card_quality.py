@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.extract import extract
+from aggregator.llm.roles import NO_NEXT_STEP, why_score
 from aggregator.llm.segment import balanced, is_prose, is_whole
 from aggregator.settings import Settings
 from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput
@@ -55,6 +56,18 @@ def check(card: dict[str, Any], comments: list[str] = ()) -> Counter[str]:
         any(c[:60] in q for q in quoted) for c in comments if len(c) >= 30
     )
     return +bad
+
+
+def roles_info(card: dict[str, Any]) -> Counter[str]:
+    """Return which role slots of a card are empty or weak (information, not rule failures)."""
+    tldr, info = card["tldr"], Counter()
+    if not card.get("key_takeaways"):  # a TL;DR-only card (short source): nothing deep to count
+        return info
+    info["cards_with_deep_insight"] += 1
+    info["why_without_consequence_cue"] += why_score(tldr["why_it_matters"]) < 2
+    info["no_next_step_stated"] += tldr["what_to_do_next"] == NO_NEXT_STEP
+    info["no_future_implication"] += not card.get("future_implications")
+    return info
 
 
 def corpus_cards(folder: Path, limit: int) -> list[dict[str, Any]]:
@@ -97,8 +110,10 @@ def _demo_comments(record: dict[str, Any]) -> list[str]:
     return bodies
 
 
-def report(name: str, checked: list[Counter[str]]) -> dict[str, float]:
-    """Print and return the share of cards passing each rule."""
+def report(
+    name: str, checked: list[Counter[str]], info: list[Counter[str]] = ()
+) -> dict[str, float]:
+    """Print and return the share of cards passing each rule, then how the role slots fared."""
     total = len(checked)
     rules = ("missing_tldr_part", "repeated_part", "dateline_hook", "cut_sentence",
              "unclosed_quote", "comment_as_article")  # fmt: skip
@@ -108,6 +123,12 @@ def report(name: str, checked: list[Counter[str]]) -> dict[str, float]:
     for rule in rules:
         count = sum(1 for c in checked if c[rule])
         print(f"  cards with {rule:20s} {count:4d} ({rates[rule]:.1%})")
+    seen = sum(info, Counter())
+    if seen["cards_with_deep_insight"]:
+        full = seen["cards_with_deep_insight"]
+        print(f"  of {full} cards with deep insight (information, not failures):")
+        for slot in ("why_without_consequence_cue", "no_next_step_stated", "no_future_implication"):
+            print(f"    {slot:28s} {seen[slot]:4d} ({seen[slot] / full:.1%})")
     return {"cards": total, "passing": passing, **rates}
 
 
@@ -119,10 +140,13 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     if not args.no_demo:
-        results["demo"] = report("demo", [check(card, talk) for card, talk in demo_cards()])
+        demo = demo_cards()
+        results["demo"] = report("demo", [check(card, talk) for card, talk in demo],
+                                 [roles_info(card) for card, _ in demo])  # fmt: skip
     if args.corpus:
         cards = corpus_cards(args.corpus, args.limit)
-        results["corpus"] = report(f"corpus {args.corpus.name}", [check(c) for c in cards])
+        results["corpus"] = report(f"corpus {args.corpus.name}", [check(c) for c in cards],
+                                   [roles_info(c) for c in cards])  # fmt: skip
     line = "; ".join(f"{k}: {v['cards']} cards, {v['passing']:.1%} meet every rule"
                      for k, v in results.items())  # fmt: skip
     print(f"card quality: {line or 'nothing to check (give a corpus or drop --no-demo)'}")
