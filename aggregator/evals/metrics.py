@@ -57,6 +57,9 @@ QUALITY_METRICS: tuple[Metric, ...] = (
     # Issue 14: every TL;DR part there and distinct; numbers and names in the cited sentences.
     Metric("tldr_complete", "All three TL;DR parts"),
     Metric("parts_distinct", "Hook and TL;DR parts distinct"),
+    # Per-part emptiness: how often the card names a next step rather than saying there is none
+    # (information: whether it should is what role_what_to_do_next scores on the roles set).
+    Metric("next_step_stated", "Next step stated (not 'none')"),
     Metric("claims_checked", "Numbers/names in cited sentences", threshold=0.9),
     # Sets whose cases label each role (the bundled `roles` set): did the part come from the
     # labelled sentence, and is it empty exactly when the article states none?
@@ -212,6 +215,7 @@ def part_metrics(card: dict[str, Any], article_text: str) -> dict[str, float | N
     return {
         # An empty next step is complete: the card then says the source states none.
         "tldr_complete": float(all(parts[:2])),
+        "next_step_stated": float(bool(parts[2]) and parts[2] != NO_NEXT_STEP),
         "parts_distinct": float(len(set(shown)) == len(shown)),
         "claims_checked": sum(supported) / len(supported) if supported else None,
         "tldr_words": words([p for p in parts if p]),
@@ -277,6 +281,7 @@ def score_card(
             "topic_recall": None if expected_topics is None else 0.0,
 
             "tldr_complete": 0.0, "parts_distinct": 0.0, "claims_checked": 0.0,
+            "next_step_stated": 0.0,
             "tldr_words": None, "point_words": None,
             **{k: (None if expected_roles is None or v is None else 0.0)
                for k, v in role_metrics({}, expected_roles).items()},

@@ -49,3 +49,8 @@ def test_cases_without_role_labels_are_not_scored_and_a_missing_card_fails_them(
     assert score_card(card(), "text")["role_match"] is None
     missing = score_card(None, "text", None, EXPECTED)
     assert missing["role_match"] == 0.0 and missing["role_future"] == 0.0
+
+
+def test_next_step_stated_counts_a_real_step_not_the_none_sentence() -> None:
+    assert score_card(card("Try it today."), "text")["next_step_stated"] == 1.0
+    assert score_card(card(), "text")["next_step_stated"] == 0.0
