@@ -330,10 +330,10 @@ class Fetcher:
                     conn.putheader(name, _header_bytes(value))
                 conn.endheaders()
                 return conn, conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 conn.close()
                 if not reused:
-                    raise FetchError("network", url, "server closed the connection") from None
+                    raise _request_error(url, exc, self._timeout) from None
                 conn = None  # the server dropped a kept connection as we reused it: a new one
             except BaseException as exc:
                 conn.close()

@@ -288,12 +288,15 @@ class GuardedConnection(http.client.HTTPConnection):
             return True
 
 
+KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (httpx's default too)
+
+
 class ConnectionPool:
     """Idle keep-alive connections by (scheme, host, port), shared by the fetch threads."""
 
     def __init__(self, per_host: int, total: int):
         self._per_host, self._total = per_host, total
-        self._idle: dict[tuple[str, str, int], list[GuardedConnection]] = {}
+        self._idle: dict[tuple[str, str, int], list[tuple[GuardedConnection, float]]] = {}
         self._count = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -305,9 +308,10 @@ class ConnectionPool:
                 idle = self._idle.get(key)
                 if not idle:
                     return None
-                conn = idle.pop()
+                conn, since = idle.pop()
                 self._count -= 1
-            if not conn.stale():
+            # Servers and middleboxes drop idle connections, not always with a FIN we can see.
+            if time.monotonic() - since < KEEPALIVE_EXPIRY and not conn.stale():
                 return conn
             conn.close()
 
@@ -316,7 +320,7 @@ class ConnectionPool:
         with self._lock:
             idle = self._idle.setdefault(key, [])
             if not self._closed and len(idle) < self._per_host and self._count < self._total:
-                idle.append(conn)
+                idle.append((conn, time.monotonic()))
                 self._count += 1
                 return
         conn.close()
@@ -325,7 +329,7 @@ class ConnectionPool:
         """Close every idle connection; connections given back later are closed too."""
         with self._lock:
             self._closed = True
-            conns = [c for idle in self._idle.values() for c in idle]
+            conns = [c for idle in self._idle.values() for c, _ in idle]
             self._idle.clear()
             self._count = 0
         for conn in conns:
