@@ -10,10 +10,12 @@ import os
 import queue
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aggregator.collect.compact import CompactFeed, compact, parse_compact
 from aggregator.collect.entrycap import trim_feed
@@ -109,6 +111,17 @@ class Collector:
                     f"error: {type(exc).__name__}: {one_line(exc, 200)}",
                 )
             )
+
+    def work_through(self, todo: deque[tuple[Callable[[SourceJob], None], SourceJob]]) -> None:
+        """Take sources off the shared queue until it is empty: one task per thread, not one
+        per source, so the caller is not handing work over (and contending for the GIL with
+        every busy thread) a thousand times before it can store the first outcome."""
+        while True:
+            try:
+                work, job = todo.popleft()
+            except IndexError:
+                return
+            self.guarded(work, job)
 
     def fetch_rss(self, job: SourceJob) -> None:
         """Fetch one feed; hand its body to the parse pool (or parse here) and report."""
@@ -209,6 +222,26 @@ def _pool_size(feeds: int) -> int:
     return 0 if feeds < PROCESS_POOL_MIN_FEEDS or cpus < 2 else min(cpus, 8)
 
 
+def _host(config: RSSSource | RedditSource) -> str:
+    """Return the host a source's requests go to (its slots), "reddit" for every subreddit."""
+    if isinstance(config, RedditSource):
+        return "reddit"
+    try:
+        return (urlsplit(config.url).hostname or config.url).lower()
+    except ValueError:  # the fetcher reports it; here it only counts as a host of its own
+        return config.url
+
+
+def _fetch_threads(jobs: list[SourceJob], settings: Settings) -> int:
+    """Return how many fetch threads can be busy at once: `[fetch] concurrency`, but no more
+    than the hosts' slots allow (`per_host_concurrency` each). More threads only wait for a
+    slot, and each one more contending for the GIL makes every request cost more CPU."""
+    per_host = settings.fetch.per_host_concurrency
+    hosts = Counter(_host(job.config) for job in jobs)
+    useful = sum(min(count, per_host) for count in hosts.values())
+    return max(1, min(settings.fetch.concurrency, useful))
+
+
 def _next_batch(results: queue.Queue[Outcome], size: int, max_wait: float) -> list[Outcome]:
     """Return the next outcome plus whatever else arrives within max_wait, up to size.
 
@@ -242,19 +275,21 @@ def collect_sources(
     rss = [j for j in jobs if isinstance(j.config, RSSSource)]
     reddit = [j for j in jobs if isinstance(j.config, RedditSource)]
     collector = Collector(settings, fetcher, stop, workers=_pool_size(len(rss)))
-    threads = ThreadPoolExecutor(
-        max(1, min(settings.fetch.concurrency, len(jobs))), thread_name_prefix="collect"
+    todo: deque[tuple[Callable[[SourceJob], None], SourceJob]] = deque(
+        [(collector.fetch_rss, job) for job in rss]
+        + [(collector.collect_reddit, job) for job in reddit]
     )
+    count = _fetch_threads(jobs, settings)
+    threads = ThreadPoolExecutor(count, thread_name_prefix="collect")
     try:
-        for job in rss:
-            threads.submit(collector.guarded, collector.fetch_rss, job)
-        for job in reddit:
-            threads.submit(collector.guarded, collector.collect_reddit, job)
+        for _ in range(count):
+            threads.submit(collector.work_through, todo)
         remaining = len(jobs)
         while remaining:
             batch = _next_batch(collector.results, min(max_batch, remaining), max_wait)
             remaining -= len(batch)
             yield batch
     finally:
+        todo.clear()  # a caller that stops early: no source is started after this
         threads.shutdown(wait=True, cancel_futures=True)
         collector.close()

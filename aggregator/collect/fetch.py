@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import http.client
 import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -19,7 +21,8 @@ from aggregator.collect.transport import (
     BadBody,
     Blocked,
     BodyDecoder,
-    GuardedBackend,
+    ConnectionPool,
+    GuardedConnection,
     Resolver,
     default_resolver,
     parse_retry_after,
@@ -31,6 +34,10 @@ from aggregator.settings import FetchSettings
 __all__ = ["FetchError", "FetchResult", "Fetcher", "parse_retry_after"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+# A response whose body we do not use (304, redirect, error) is read to its end when it is
+# this small, so its connection goes back to the pool: httpcore closes a connection whose
+# response was not read to the end, and a new connection per 304 cost more than the 304.
+_DRAIN = 16 * 1024
 
 
 @dataclass
@@ -69,6 +76,51 @@ class FetchError(Exception):
         super().__init__(f"fetch: {url[:300]}: {detail}")
 
 
+def _header_bytes(value: str) -> bytes:
+    """Return a header value as sent: Latin-1 as received, else UTF-8 (never an exception)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def _header_text(value: str) -> str:
+    """Return a received header value as text: ASCII as is, UTF-8 bytes as UTF-8 (http.client
+    reads them as Latin-1), folded lines joined with a space."""
+    if "\n" in value or "\r" in value:
+        value = " ".join(part.strip() for part in value.splitlines())
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _header_dict(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Return response headers by lower-case name; repeated ones joined with ", "."""
+    headers: dict[str, str] = {}
+    for name, raw in items:
+        key, value = name.lower(), _header_text(raw)
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def _request_error(url: str, exc: BaseException, timeout: Any) -> BaseException:
+    """Return the FetchError for a request that failed before its response's head arrived."""
+    if isinstance(exc, FetchError):
+        return exc
+    if isinstance(exc, Blocked):
+        return FetchError("blocked", url, str(exc))
+    if isinstance(exc, TimeoutError):
+        return timeout(url)
+    if isinstance(exc, http.client.InvalidURL):
+        return FetchError("invalid_url", url, f"invalid URL: {exc}")
+    if isinstance(exc, (OSError, ValueError, http.client.HTTPException, httpcore.ConnectError)):
+        return FetchError("network", url, f"{type(exc).__name__}: {exc}")
+    return exc
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """Return the TLS context every Fetcher of this process shares (loading the CA
@@ -98,25 +150,18 @@ class Fetcher:
         )
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._slots_lock = threading.Lock()
-        transport = httpx.HTTPTransport(retries=0, verify=_tls_context())
-        # httpx has no public hook for the connect step; the pool's backend is the one place
-        # where the resolved address is known before a socket is opened.
-        transport._pool._network_backend = GuardedBackend(self.checked_addresses)
-        self._client = httpx.Client(
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # a proxy from the environment would bypass the address guard
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(
-                max_connections=max(settings.concurrency, 4) * 2,
-                max_keepalive_connections=max(settings.concurrency, 4),
-            ),
+        # Idle keep-alive connections: a host's at most its concurrent requests. No proxy from
+        # the environment is ever used (it would bypass the address guard), nor cookies.
+        self._pool = ConnectionPool(settings.per_host_concurrency, max(settings.concurrency, 4))
+        self._headers = (
+            ("User-Agent", self.user_agent),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("Connection", "keep-alive"),
         )
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Close the idle connections."""
+        self._pool.close()
 
     def _refusal(self, ip: IPAddress, port: int) -> str | None:
         """Return why this address may not be fetched, or None."""
@@ -235,27 +280,89 @@ class Fetcher:
             current = nxt
         raise FetchError("redirects", url, f"more than {self.settings.max_redirects} redirects")
 
+    def _connection(self, scheme: str, host: str, port: int) -> GuardedConnection:
+        """Return a new (unconnected) connection that connects only where the guard allows."""
+        return GuardedConnection(
+            host,
+            port,
+            check=self.checked_addresses,
+            tls=_tls_context() if scheme == "https" else None,
+            connect_timeout=self.settings.connect_timeout,
+            timeout=self.settings.timeout,
+        )
+
     def _send(
         self, url: str, headers: dict[str, str], deadline: float, started: float
     ) -> FetchResult | str:
         """Return the final result, or the Location to follow for a redirect."""
-        remaining = max(0.001, deadline - time.monotonic())
-        timeout = httpx.Timeout(remaining, connect=min(self.settings.connect_timeout, remaining))
         try:
-            request = self._client.build_request("GET", url, headers=headers, timeout=timeout)
-            response = self._client.send(request, stream=True)
-        except Blocked as exc:
-            raise FetchError("blocked", url, str(exc)) from None
-        except httpx.TimeoutException:
-            raise self._timeout(url) from None
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            target = httpx.URL(url)  # IDNA host, percent-encoded path: the request line's form
+            host, netloc = target.raw_host.decode("ascii"), target.netloc.decode("ascii")
+            path = target.raw_path.decode("ascii") or "/"
+        except (httpx.InvalidURL, UnicodeError) as exc:
             raise FetchError("invalid_url", url, f"invalid URL: {exc}") from None
-        except httpx.HTTPError as exc:
-            raise FetchError("network", url, f"{type(exc).__name__}: {exc}") from None
+        port = target.port or (443 if target.scheme == "https" else 80)
+        key = (target.scheme, host, port)
+        lines = (("Host", netloc), *self._headers, *headers.items())
+        conn, response = self._request(url, key, path, lines)
+        reusable = False
         try:
-            return self._handle(url, response, deadline, started)
+            result = self._handle(url, str(target), response, deadline, started)
+            reusable = True
+            return result
+        except FetchError as exc:
+            reusable = exc.kind == "http"  # a status we do not take: the connection is fine
+            raise
         finally:
+            self._release(key, conn, response, reusable)
+
+    def _request(
+        self, url: str, key: tuple[str, str, int], path: str, lines: Iterable[tuple[str, str]]
+    ) -> tuple[GuardedConnection, http.client.HTTPResponse]:
+        """Send the GET on a kept connection (or a new one); return it with the response head."""
+        conn = self._pool.take(key)
+        while True:
+            reused = conn is not None
+            conn = conn or self._connection(*key)
+            try:
+                conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+                for name, value in lines:
+                    conn.putheader(name, _header_bytes(value))
+                conn.endheaders()
+                return conn, conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                conn.close()
+                if not reused:
+                    raise _request_error(url, exc, self._timeout) from None
+                conn = None  # the server dropped a kept connection as we reused it: a new one
+            except BaseException as exc:
+                conn.close()
+                raise _request_error(url, exc, self._timeout) from None
+
+    def _release(
+        self,
+        key: tuple[str, str, int],
+        conn: GuardedConnection,
+        response: http.client.HTTPResponse,
+        reusable: bool,
+    ) -> None:
+        """Keep the connection when its response was read to the end, else close it.
+
+        An unused body (a 304's, which is empty, a redirect's or an error's) is read when it
+        is small, under the request's deadline, so that its connection can be kept too.
+        """
+        if reusable and not response.isclosed():
+            reusable = response.length is not None and response.length <= _DRAIN
+            try:
+                if reusable:
+                    response.read()
+            except (OSError, http.client.HTTPException):
+                reusable = False
+        if reusable and response.isclosed() and not response.will_close and not response.length:
+            self._pool.give(key, conn)
+        else:
             response.close()
+            conn.close()
 
     def _timeout(self, url: str) -> FetchError:
         """Return the error for a request that ran out of its whole-request time."""
@@ -264,11 +371,16 @@ class Fetcher:
         )
 
     def _handle(
-        self, url: str, response: httpx.Response, deadline: float, started: float
+        self,
+        url: str,
+        final_url: str,
+        response: http.client.HTTPResponse,
+        deadline: float,
+        started: float,
     ) -> FetchResult | str:
         """Turn one response into a result, a redirect target, or a FetchError."""
-        status = response.status_code
-        headers = {k.lower(): v for k, v in response.headers.items()}
+        status = response.status
+        headers = _header_dict(response.getheaders())
         retry_after = parse_retry_after(headers.get("retry-after"))
         if status in REDIRECT_STATUSES and headers.get("location"):
             return headers["location"]
@@ -276,13 +388,13 @@ class Fetcher:
             raise FetchError(
                 "http",
                 url,
-                f"HTTP {status} {response.reason_phrase}".strip(),
+                f"HTTP {status} {response.reason}".strip(),
                 status=status,
                 retry_after=retry_after,
             )
         body = b"" if status == 304 else self._read_body(url, response, headers, deadline)
         return FetchResult(
-            url=str(response.url),
+            url=final_url,
             status=status,
             headers=headers,
             body=body,
@@ -296,7 +408,7 @@ class Fetcher:
     def _read_body(
         self,
         url: str,
-        response: httpx.Response,
+        response: http.client.HTTPResponse,
         headers: dict[str, str],
         deadline: float,
     ) -> bytes:
@@ -312,7 +424,8 @@ class Fetcher:
         chunks: list[bytes] = []
         total = 0
         try:
-            for raw in response.iter_raw(_CHUNK):
+            # Each read is bounded by what is left of the request's time (transport.py).
+            while raw := response.read(_CHUNK):
                 if time.monotonic() > deadline:
                     raise self._timeout(url)
                 data = decoder.feed(raw, cap - total + 1)
@@ -320,10 +433,13 @@ class Fetcher:
                 if total > cap or decoder.overflowed:
                     raise FetchError("too_large", url, f"body exceeds {cap} bytes")
                 chunks.append(data)
-        except httpx.TimeoutException:
+        except TimeoutError:
             raise self._timeout(url) from None
-        except httpx.HTTPError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise FetchError("network", url, f"{type(exc).__name__}: {exc}") from None
         except BadBody as exc:
             raise FetchError("network", url, str(exc)) from None
+        if response.length:  # the connection ended before the declared Content-Length
+            detail = f"IncompleteRead: the body ended {response.length} bytes short"
+            raise FetchError("network", url, detail)
         return b"".join(chunks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -196,3 +197,67 @@ def test_fetch_network_error_is_a_fetch_error(fetcher: Fetcher) -> None:
     with pytest.raises(FetchError) as caught:
         fetcher.fetch("http://127.0.0.1:1/closed")
     assert caught.value.kind == "network"
+
+
+class _CountingServer(ThreadingHTTPServer):
+    """Answers 304 to If-None-Match "v1"; counts TCP connections; can drop each one silently."""
+
+    daemon_threads = True
+    connections = 0
+    drop = False  # close after each reply without saying so (a kept connection gone stale)
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _CountingServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def do_GET(self) -> None:
+        if self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)  # no Content-Length, as many servers send a 304
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+        else:
+            self.send_response(200)
+            self.send_header("ETag", '"v1"')
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"<rss/>")
+        self.close_connection = self.server.drop
+
+
+@pytest.fixture
+def counting_server() -> Iterator[_CountingServer]:
+    server = _CountingServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_keeps_the_connection_across_304s(
+    counting_server: _CountingServer, fetcher: Fetcher
+) -> None:
+    url = f"http://127.0.0.1:{counting_server.server_address[1]}/feed"
+    assert fetcher.fetch(url).body == b"<rss/>"
+    for _ in range(20):
+        assert fetcher.fetch(url, etag='"v1"').not_modified
+    # Issue 21: a 304 left unread used to cost a new TCP connection per request.
+    assert counting_server.connections == 1
+
+
+def test_fetch_reconnects_when_a_kept_connection_was_dropped(
+    counting_server: _CountingServer, fetcher: Fetcher
+) -> None:
+    counting_server.drop = True
+    url = f"http://127.0.0.1:{counting_server.server_address[1]}/feed"
+    results = [fetcher.fetch(url, etag='"v1"' if n else None) for n in range(5)]
+    assert [r.status for r in results] == [200, 304, 304, 304, 304]
+    assert counting_server.connections == 5
