@@ -286,8 +286,12 @@ class StoryIndex:
         found.update(i for i, _ in shared)
         return found
 
-    def match(self, doc: Doc, sig: Signature | None) -> Match | None:
-        """Return the story this document joins, or None when it is new news."""
+    def match(
+        self, doc: Doc, sig: Signature | None, neighbours: dict[int, float] | None = None
+    ) -> Match | None:
+        """Return the story this document joins, or None when it is new news; `neighbours`,
+        when given, receives the stories within reach of the same-event test and their scores
+        (what a second pass over the batch looks at, `regroup`)."""
         for key, table, kind in (
             (doc.canonical_url, self._by_url, "url"),
             (doc.content_hash, self._by_hash, "hash"),
@@ -319,6 +323,8 @@ class StoryIndex:
             ):
                 # A story told several ways: the document may match what they share best.
                 cosine = max(cosine, self.centroid_cosine(sig, story))
+            if neighbours is not None and cosine >= CENTROID_FLOOR * self.event_threshold:
+                neighbours[story] = cosine
             wanted = self.threshold_at(self._gap(story, doc.published_at))
             if cosine >= wanted and (best is None or cosine > best.score):
                 best = Match(story, "same-event", cosine, item)
@@ -347,11 +353,17 @@ class StoryIndex:
 
 
 def place(
-    index: StoryIndex, doc: Doc, sig: Signature, new_key: int, related: bool = False
+    index: StoryIndex,
+    doc: Doc,
+    sig: Signature,
+    new_key: int,
+    related: bool = False,
+    neighbours: dict[int, float] | None = None,
 ) -> tuple[Match | None, list[tuple[int, float]]]:
     """Return where a document goes (None: a new story keyed `new_key`) and, for a new story
-    when asked, its related earlier stories; the index learns the document either way."""
-    match = index.match(doc, sig)
+    when asked, its related earlier stories; the index learns the document either way.
+    `neighbours` receives the stories it was compared with (see `StoryIndex.match`)."""
+    match = index.match(doc, sig, neighbours)
     if match is None:
         found = index.related(doc, sig) if related else []
         index.add(new_key, doc, sig)
