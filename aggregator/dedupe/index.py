@@ -60,6 +60,15 @@ EVENT_THRESHOLD = 0.3
 # shared words: the threshold rises by this much over the window (a gap in time, not in order).
 EVENT_DECAY = 0.2
 
+# A match is partial when this share of its evidence (the dot product) comes from terms whose
+# occurrences in a long text's body (its parts after the first, which holds the title, lede or
+# a newsletter's contents) all lie within LOCAL_PARTS adjacent parts: the text covers more than
+# the event (a roundup's one item, an analysis's one paragraph). Texts cut into fewer than
+# LOCAL_MIN_PARTS parts are never partial.
+LOCAL_SHARE = 0.7
+LOCAL_PARTS = 2
+LOCAL_MIN_PARTS = 5
+
 RELATED_DAYS = 30
 PARALLEL_MIN_DOCS = 2000  # below this, starting worker processes costs more than it saves
 
@@ -194,6 +203,26 @@ class StoryIndex:
             entry.centroid = cached = (self._generation, len(entry.members), dict(total), norm)
         return cached[2], cached[3]
 
+    def partial(self, sig: Signature, other: dict[str, float]) -> bool:
+        """Return whether a document matches `other` (a vector) only through one part of its
+        body: most of the shared weight sits in LOCAL_PARTS adjacent parts of a long text."""
+        parts = sig.parts
+        count = parts.get("", 0).bit_count()
+        if count < LOCAL_MIN_PARTS:
+            return False
+        vector, _ = self._weighted(sig)
+        shared = [(w * other[t], parts.get(t, 0) & ~1) for t, w in vector.items() if t in other]
+        total = sum(c for c, _ in shared)
+        if total <= 0:
+            return False
+        window = (1 << LOCAL_PARTS) - 1
+        for start in range(1, count - LOCAL_PARTS + 1):
+            inside = window << start
+            local = sum(c for c, mask in shared if mask and not mask & ~inside)
+            if local >= LOCAL_SHARE * total:
+                return True
+        return False
+
     def centroid_cosine(self, sig: Signature, story: int) -> float:
         """Return the cosine of a document's vector and a story's centroid."""
         vector, norm = self._weighted(sig)
@@ -302,7 +331,8 @@ class StoryIndex:
         if sig is None:
             return None
         best: Match | None = None
-        closest: dict[int, tuple[float, int]] = {}  # story -> (best member cosine, its item)
+        # story -> (best member cosine, its item, its signature)
+        closest: dict[int, tuple[float, int, Signature]] = {}
         since = (doc.published_at - 2 * self.window).timestamp()
         for entry_id in sorted(self._candidates(sig, since)):
             story, other, item = self._entries[entry_id]
@@ -314,21 +344,36 @@ class StoryIndex:
                     best = Match(story, "near-duplicate", near, item)
                 continue
             cosine = self.cosine(sig, other)
-            if cosine > closest.get(story, (-1.0, 0))[0]:
-                closest[story] = (cosine, item)
-        for story, (cosine, item) in closest.items():
+            if story not in closest or cosine > closest[story][0]:
+                closest[story] = (cosine, item, other)
+        for story, (cosine, item, other) in closest.items():
+            by_centroid = False
             if (
                 len(self.stories[story].members) > 1
                 and cosine >= CENTROID_FLOOR * self.event_threshold
             ):
                 # A story told several ways: the document may match what they share best.
-                cosine = max(cosine, self.centroid_cosine(sig, story))
+                centroid = self.centroid_cosine(sig, story)
+                by_centroid = centroid > cosine
+                cosine = max(cosine, centroid)
             if neighbours is not None and cosine >= CENTROID_FLOOR * self.event_threshold:
                 neighbours[story] = cosine
             wanted = self.threshold_at(self._gap(story, doc.published_at))
-            if cosine >= wanted and (best is None or cosine > best.score):
-                best = Match(story, "same-event", cosine, item)
+            if cosine < wanted or (best is not None and cosine <= best.score):
+                continue
+            if self._partial_match(sig, other, story if by_centroid else None):
+                continue
+            best = Match(story, "same-event", cosine, item)
         return best
+
+    def _partial_match(self, sig: Signature, other: Signature, story: int | None) -> bool:
+        """Return whether a same-event match rests on one part of either document (against a
+        story's centroid when `story` is given, else against the member `other`)."""
+        if story is not None:
+            return self.partial(sig, self.centroid(story)[0])
+        return self.partial(sig, self._weighted(other)[0]) or self.partial(
+            other, self._weighted(sig)[0]
+        )
 
     def related(
         self, doc: Doc, sig: Signature, exclude: int | None = None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from aggregator.dedupe.index import Doc, Match, Signature, StoryIndex
@@ -165,7 +165,9 @@ class _Pass:
             if cosine < index.event_threshold + MERGE_MARGIN:
                 continue
             gap = _gap(self.span(a), self.span(b))
-            if gap <= index.window and cosine >= index.threshold_at(gap) + MERGE_MARGIN:
+            if gap > index.window or cosine < index.threshold_at(gap) + MERGE_MARGIN:
+                continue
+            if not (self._partial(a, b) or self._partial(b, a)):
                 found.append((cosine, a, b))
         changed = False
         for _, a, b in sorted(found, reverse=True):
@@ -186,6 +188,29 @@ class _Pass:
                 self.assign[n] = keep
             changed = True
         return changed
+
+    def _partial(self, story: int, other: int) -> bool:
+        """Return whether a story of one item (of this batch) matches the story `other` only
+        through one part of that item's text (see `StoryIndex.partial`)."""
+        ns = [n for n in self.members.get(story, ()) if self.movable[n]]
+        if len(ns) != 1 or story in self.fixed:
+            return False
+        return self.index.partial(self.batch[ns[0]].sig, self.centroids[other])
+
+    def _partial_item(self, story: int, n: int) -> bool:
+        """Return whether a story of one other item matches item n only through one part of
+        that other item's text."""
+        ns = [m for m in self.members.get(story, ()) if self.movable[m] and m != n]
+        if len(ns) != 1 or story in self.fixed:
+            return False
+        return self.index.partial(self.batch[ns[0]].sig, self.vectors[n])
+
+    def _partial_move(self, n: int, story: int) -> bool:
+        """Return whether item n matches a story only through one part of its own text, or
+        of the text of the story's one item."""
+        if self.index.partial(self.batch[n].sig, self.centroids[story]):
+            return True
+        return self._partial_item(story, n)
 
     def move(self) -> bool:
         """Move each movable item to the neighbouring story whose centroid it matches best;
@@ -212,7 +237,9 @@ class _Pass:
                 if cosine <= best or cosine < index.event_threshold:
                     continue
                 gap = _gap(spans.get(other) or self.span(other), (when, when))
-                if gap <= index.window and cosine >= index.threshold_at(gap):
+                if gap > index.window or cosine < index.threshold_at(gap):
+                    continue
+                if not self._partial_move(n, other):
                     best, target = cosine, other
             if target != own:
                 moves.append((n, target))
@@ -250,7 +277,8 @@ class _Pass:
             if story not in self.fixed and n == min(self.members[story]):
                 out.append((story, None))  # the earliest member founds a story of this batch
             elif match is not None and not self.movable[n]:
-                out.append((story, match))  # a follower: the item it matched is beside it
+                # A follower: the item it matched is beside it, in whatever story that went.
+                out.append((story, replace(match, story=story)))
             elif match is not None and story == placed.story and self._holds(story, match.member):
                 out.append((story, match))
             else:

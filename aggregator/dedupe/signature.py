@@ -23,6 +23,13 @@ MAX_TEXT_WORDS = 1500  # terms are counted over this many words of the text
 MAX_KEYWORDS = 80  # terms a signature keeps (by count; the index weighs them by IDF)
 TITLE_WEIGHT = 2.0  # a title word counts as this many occurrences
 NAME_BOOST = 1.5  # a word written capitalised inside a sentence (a name) weighs this much more
+# Where in a long text each term occurs: the text's paragraphs are cut into PARTS contiguous
+# parts of about equal length, and each term keeps the set of parts it occurs in (a bit mask).
+# A match whose shared terms all sit in one or two parts of a long text is about that part
+# only (a newsletter's one section, a roundup's one item), not about the whole document.
+PARTS = 8
+PARTS_MIN_WORDS = 200  # shorter texts are not cut (their parts would be single sentences)
+_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
 def _constants(label: str) -> np.ndarray:
@@ -149,6 +156,9 @@ class Signature:
     minhash: np.ndarray
     keywords: dict[str, float]
     item: int = field(default=0, compare=False)  # the item it was made from (0: not known)
+    # term -> bit mask of the text's parts it occurs in (empty: the text was not cut; a term
+    # of the title only has none).
+    parts: dict[str, int] = field(default_factory=dict, compare=False)
     # (index generation, IDF-weighted vector, its norm): redone only when the IDF table changes.
     weighted: tuple[int, dict[str, float], float] | None = field(
         default=None, repr=False, compare=False
@@ -159,13 +169,17 @@ class Signature:
         out: dict[str, Any] = {"mh": [int(v) for v in self.minhash], "kw": self.keywords}
         if self.item:
             out["item"] = self.item
+        if self.parts:
+            out["pt"] = self.parts
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Signature:
         """Return a signature from its JSON form."""
         keywords = dict(data.get("kw") or {})
-        return cls(np.asarray(data["mh"], dtype=np.uint32), keywords, int(data.get("item") or 0))
+        parts = {str(t): int(m) for t, m in (data.get("pt") or {}).items()}
+        minhash = np.asarray(data["mh"], dtype=np.uint32)
+        return cls(minhash, keywords, int(data.get("item") or 0), parts)
 
 
 def signature(title: str, text: str) -> Signature:
@@ -173,10 +187,47 @@ def signature(title: str, text: str) -> Signature:
     text = unicodedata.normalize("NFKC", text[:20_000])
     title_words, text_words = tokens(title), _WORD.findall(text.casefold())
     names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}
+    terms = keywords(title_words, text_words, names)
     return Signature(
         minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]),
-        keywords(title_words, text_words, names),
+        terms,
+        parts=_part_masks(text, len(text_words), terms),
     )
+
+
+def _part_masks(text: str, words: int, terms: dict[str, float]) -> dict[str, int]:
+    """Return each term's bit mask of the text parts it occurs in; empty for a short text."""
+    if words < PARTS_MIN_WORDS:
+        return {}
+    paragraphs = _PARAGRAPH.split(text)
+    if len(paragraphs) < 3:
+        paragraphs = text.split("\n")
+    counted = [_WORD.findall(p.casefold()) for p in paragraphs]
+    counted = [w for w in counted if w]
+    if len(counted) < 3:
+        return {}
+    # Whole paragraphs go to parts of about equal length (a paragraph is never cut).
+    size = sum(map(len, counted[:MAX_TEXT_WORDS])) / PARTS
+    sets: list[set[str]] = []
+    current: list[str] = []
+    for paragraph in counted:
+        current += paragraph
+        if len(current) >= size and len(sets) < PARTS - 1:
+            sets.append(set(map(_TERMS.get, current)))
+            current = []
+    if current:
+        sets.append(set(map(_TERMS.get, current)))
+    if len(sets) < 3:
+        return {}
+    masks = {"": (1 << len(sets)) - 1}  # "" (never a term): every part, so their number
+    for term in terms:
+        mask = 0
+        for n, found in enumerate(sets):
+            if term in found:
+                mask |= 1 << n
+        if mask:
+            masks[term] = mask
+    return masks
 
 
 def signature_pair(pair: tuple[str, str]) -> Signature:

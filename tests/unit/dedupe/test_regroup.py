@@ -24,15 +24,21 @@ WORDS = {
 }
 
 
+def _sigs() -> dict[str, Signature]:
+    sigs = {name: _sig(n + 1, words) for n, (name, words) in enumerate(WORDS.items())}
+    sigs["A2"] = _sig(1, WORDS["A"])  # A's near-duplicate (the same MinHash)
+    return sigs
+
+
 def _sig(n: int, words: str) -> Signature:
     # Distinct MinHash values: no pair is a near-duplicate, only the terms decide.
     return Signature(np.full(64, n, dtype=np.uint32), dict.fromkeys(words.split(), 1.0))
 
 
 def _run(order: list[str], hours: dict[str, float] | None = None) -> dict[str, tuple]:
-    sigs = {name: _sig(n + 1, words) for n, (name, words) in enumerate(WORDS.items())}
+    sigs = _sigs()
     index = StoryIndex()
-    index.prime(list(sigs.values()))
+    index.prime([sig for name, sig in sigs.items() if name in order])
     batch = []
     for n, name in enumerate(order):
         doc = Doc(n, name, "", START + timedelta(hours=(hours or {}).get(name, 0)))
@@ -82,5 +88,16 @@ def test_every_join_names_a_member_of_its_final_story() -> None:
 
 def test_a_story_out_of_the_window_is_not_joined() -> None:
     # The same texts, A five days after B and C: the window (4 days) keeps them apart.
-    final = _run(["B", "C", "A", "bg0"], hours={"A": 24 * 5})
+    final = _run(["B", "C", "A", "bg0", "bg1", "bg2", "bg3"], hours={"A": 24 * 5})
     assert final["A"][1] is None and final["B"][0] == final["C"][0] != final["A"][0]
+
+
+def test_a_near_duplicate_follows_the_item_it_matched() -> None:
+    # A founds a story, A2 joins it as A's near-duplicate; the second pass moves A into the
+    # story B founded, and A2 goes with it, its explanation naming its final story.
+    final = _run(["A", "A2", "B", "C", "bg0", "bg1", "bg2", "bg3"])
+    story, match = final["A2"]
+    assert match is not None and match.kind == "near-duplicate" and match.member == 0
+    assert story == final["A"][0] == final["B"][0] == match.story
+    for story, match in final.values():
+        assert match is None or match.story == story
