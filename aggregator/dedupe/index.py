@@ -56,9 +56,12 @@ VECTOR_TERMS = 80  # a document's vector keeps its heaviest terms after IDF weig
 CENTROID_FLOOR = 0.5
 # Measured on ECB+ (bench/grouping_quality.py) and tests/fixtures/dedupe (tests/unit/dedupe).
 EVENT_THRESHOLD = 0.3
-# Coverage of one event comes within hours; a story about the same names days later needs more
-# shared words: the threshold rises by this much over the window (a gap in time, not in order).
+# Coverage of one event comes within hours; a story about the same names a day later is most
+# often a follow-up (a reaction, a test, a correction) and needs more shared words: the threshold
+# rises by EVENT_DECAY over the first EVENT_DECAY_SPAN of distance from the story's span, then
+# stays there until the window ends (a gap in time, not in order).
 EVENT_DECAY = 0.2
+EVENT_DECAY_SPAN = timedelta(hours=24)
 
 # A match is partial when this share of its evidence (the dot product) comes from terms whose
 # occurrences in a long text's body (its parts after the first, which holds the title, lede or
@@ -278,7 +281,8 @@ class StoryIndex:
 
     def threshold_at(self, gap: timedelta) -> float:
         """Return the same-event threshold for a document this far from a story's time span."""
-        share = min(1.0, abs(gap) / self.window) if self.window else 1.0
+        span = min(self.window, EVENT_DECAY_SPAN)
+        share = min(1.0, abs(gap) / span) if span else 1.0
         return self.event_threshold + EVENT_DECAY * share
 
     def _gap(self, story: int, when: datetime) -> timedelta:
