@@ -209,10 +209,10 @@ class StoryIndex:
     def partial(self, sig: Signature, other: dict[str, float]) -> bool:
         """Return whether a document matches `other` (a vector) only through one part of its
         body: most of the shared weight sits in LOCAL_PARTS adjacent parts of a long text."""
-        parts = sig.parts
-        count = parts.get("", 0).bit_count()
+        count = sig.parts[0].bit_count() if sig.parts else 0
         if count < LOCAL_MIN_PARTS:
             return False
+        parts = sig.part_masks()
         vector, _ = self._weighted(sig)
         shared = [(w * other[t], parts.get(t, 0) & ~1) for t, w in vector.items() if t in other]
         total = sum(c for c, _ in shared)

@@ -45,9 +45,11 @@ class Placed:
     neighbours: dict[int, float] = field(default_factory=dict)  # stories it was compared with
 
 
-def _unit(index: StoryIndex, sig: Signature) -> Vector:
+def _weighted(index: StoryIndex, sig: Signature) -> tuple[Vector, float]:
+    """Return a signature's weighted vector (the index's own, not copied) and 1 / its norm:
+    together, its unit vector."""
     vector, norm = index._weighted(sig)
-    return {term: weight / norm for term, weight in vector.items()}
+    return vector, 1.0 / norm
 
 
 def _dot(a: Vector, b: Vector) -> float:
@@ -66,9 +68,9 @@ def _without(dot: float, norm: float) -> float:
     return (dot - 1.0) / rest if rest > 1e-9 else -1.0
 
 
-def _add(total: Vector, vector: Vector, sign: float = 1.0) -> None:
+def _add(total: Vector, vector: Vector, scale: float = 1.0) -> None:
     for term, weight in vector.items():
-        total[term] = total.get(term, 0.0) + sign * weight
+        total[term] = total.get(term, 0.0) + scale * weight
 
 
 def _gap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> timedelta:
@@ -101,7 +103,8 @@ class _Pass:
         self, index: StoryIndex, batch: list[Placed], fixed: set[int], first_entry: int
     ) -> None:
         self.index, self.batch, self.fixed = index, batch, fixed
-        self.vectors = [_unit(index, p.sig) for p in batch]
+        # Each item's vector and the factor that makes it a unit vector.
+        self.vectors, self.scales = zip(*(_weighted(index, p.sig) for p in batch), strict=True)
         position = {p.doc.item_id: n for n, p in enumerate(batch)}
         self.movable = [p.match is None or p.match.kind not in FOLLOWERS for p in batch]
         # A follower (URL, hash, near-duplicate) goes where the batch item it matched goes.
@@ -115,12 +118,12 @@ class _Pass:
         for entry_id in range(first_entry):  # stored members kept before the batch
             story, sig, _ = index._entries[entry_id]
             if story in fixed:
-                _add(self.centroids[story], _unit(index, sig))
+                _add(self.centroids[story], *_weighted(index, sig))
         self.members: dict[int, set[int]] = defaultdict(set)
         for n, story in enumerate(self.assign):
             self.members[story].add(n)
             if self.movable[n]:
-                _add(self.centroids.setdefault(story, {}), self.vectors[n])
+                _add(self.centroids.setdefault(story, {}), self.vectors[n], self.scales[n])
         self.norms: dict[int, float] = {}
 
     def find(self, story: int) -> int:
@@ -225,15 +228,19 @@ class _Pass:
         for n, placed in enumerate(self.batch):
             if not self.movable[n]:
                 continue
-            own, vector = self.assign[n], self.vectors[n]
+            own = self.assign[n]
+            others = adjacent[own] | {self.find(s) for s in placed.neighbours}
+            others = {s for s in others if s != own and s in self.centroids}
+            if not others:
+                continue  # nothing near: most items, most of the time
+            vector, scale = self.vectors[n], self.scales[n]
             alone = len(self.members[own]) == 1 and own not in self.fixed
-            best = -1.0 if alone else _without(_dot(vector, self.centroids[own]), self.norm(own))
+            here = scale * _dot(vector, self.centroids[own])
+            best = -1.0 if alone else _without(here, self.norm(own))
             target = own
             when = placed.doc.published_at
-            for other in adjacent[own] | {self.find(s) for s in placed.neighbours}:
-                if other == own or other not in self.centroids:
-                    continue
-                cosine = _dot(vector, self.centroids[other]) / self.norm(other)
+            for other in sorted(others):
+                cosine = scale * _dot(vector, self.centroids[other]) / self.norm(other)
                 if cosine <= best or cosine < index.event_threshold:
                     continue
                 gap = _gap(spans.get(other) or self.span(other), (when, when))
@@ -262,8 +269,8 @@ class _Pass:
         self.members[own].discard(n)
         self.members[target].add(n)
         if self.movable[n]:
-            _add(self.centroids[own], self.vectors[n], -1.0)
-            _add(self.centroids[target], self.vectors[n])
+            _add(self.centroids[own], self.vectors[n], -self.scales[n])
+            _add(self.centroids[target], self.vectors[n], self.scales[n])
             self.norms.pop(own, None)
             self.norms.pop(target, None)
         self.assign[n] = target
@@ -293,18 +300,19 @@ class _Pass:
     def _rematch(self, n: int, story: int) -> Match:
         """Return a same-event match of item n against its story: the closest member, scored
         by the higher of that member's cosine and the centroid's (without the item)."""
-        vector = self.vectors[n]
+        vector, scale = self.vectors[n], self.scales[n]
         best, member = -1.0, 0
         for m in self.members[story]:
             if m != n and self.movable[m]:
-                cosine = _dot(vector, self.vectors[m])
+                cosine = scale * self.scales[m] * _dot(vector, self.vectors[m])
                 if cosine > best:
                     best, member = cosine, self.batch[m].doc.item_id
         if story in self.fixed:
             index = self.index
             for sig, item in zip(index.signatures(story), index.members(story), strict=True):
-                cosine = _dot(vector, _unit(index, sig))
+                other, other_scale = _weighted(index, sig)
+                cosine = scale * other_scale * _dot(vector, other)
                 if item and cosine > best:
                     best, member = cosine, item
-        centroid = _without(_dot(vector, self.centroids[story]), self.norm(story))
+        centroid = _without(scale * _dot(vector, self.centroids[story]), self.norm(story))
         return Match(story, "same-event", round(max(best, centroid), 4), member)

@@ -123,7 +123,7 @@ def test_signature_roundtrip_and_stability() -> None:
     assert long.parts and Signature.from_json(long.to_json()).parts == long.parts
     old = long.to_json()
     del old["pt"]
-    assert Signature.from_json(old).parts == {}
+    assert Signature.from_json(old).parts == b""
 
 
 def test_rank_prefers_priority_then_engagement_then_earliest() -> None:
