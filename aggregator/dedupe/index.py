@@ -5,8 +5,13 @@ Two signals decide whether an item joins a story already seen within the time wi
 - same-event coverage: cosine of TF-IDF term vectors (sublinear counts of stemmed words, title
   words and names weigh more, IDF over the window), against the story's closest member and
   against the story's centroid (the sum of its members), whichever is higher.
+The same-event threshold rises over the first day of distance from a story's time span (a
+follow-up a day later needs more shared words). A match whose shared terms sit in one or two
+parts of a long text (a newsletter's one section) is not same-event (`StoryIndex.partial`).
 Exact duplicates (same canonical URL or content hash) are settled before either. Every match
-says how it was made and which member it matched, so a wrong merge can be understood.
+says how it was made and which member it matched, so a wrong merge can be understood. Once a
+batch is placed, `regroup` looks at it again (merges, moves), so that the arrival order within
+the batch matters less.
 """
 
 from __future__ import annotations
