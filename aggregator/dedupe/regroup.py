@@ -21,6 +21,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import repeat
+from operator import mul
 
 from aggregator.dedupe.index import Doc, Match, Signature, StoryIndex
 
@@ -55,7 +57,7 @@ def _weighted(index: StoryIndex, sig: Signature) -> tuple[Vector, float]:
 def _dot(a: Vector, b: Vector) -> float:
     if len(a) > len(b):
         a, b = b, a
-    return sum([w * b[t] for t, w in a.items() if t in b])
+    return sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))  # all in C
 
 
 def _norm(vector: Vector) -> float:
