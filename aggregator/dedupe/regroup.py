@@ -116,11 +116,15 @@ class _Pass:
         ]
         self.assign = [p.story for p in batch]
         self.parent: dict[int, int] = {}  # merged story -> the story it merged into
+        # Stored stories matter only where the placement met them: those get a centroid of
+        # the members they kept before the batch (the others are never looked at).
+        near = {p.story for p in batch} | {s for p in batch for s in p.neighbours}
+        self.fixed = fixed = fixed & near
         self.centroids: dict[int, Vector] = {story: {} for story in fixed}
-        for entry_id in range(first_entry):  # stored members kept before the batch
-            story, sig, _ = index._entries[entry_id]
-            if story in fixed:
-                _add(self.centroids[story], *_weighted(index, sig))
+        for story in fixed:
+            for entry_id in index.stories[story].members:
+                if entry_id < first_entry:
+                    _add(self.centroids[story], *_weighted(index, index._entries[entry_id][1]))
         self.members: dict[int, set[int]] = defaultdict(set)
         for n, story in enumerate(self.assign):
             self.members[story].add(n)
