@@ -5,7 +5,8 @@ Usage: python bench/dedupe_scale.py [--items N] [--days D] [--db]
 Items are generated news: events (fictional entity names plus event words) reported by one to
 six sources in rewritten form, some as exact copies (same URL) or near-copies (boilerplate
 added), spread over D days. The timed path is story assignment: signatures (on up to 2
-processes) then `StoryIndex` matching and related stories in time order, as the stage does.
+processes), `StoryIndex` matching and related stories in time order, then the second pass over
+the batch (`regroup`), as the stage does.
 With --db the same items also go through `run_dedupe` on a temporary SQLite database (items
 and articles inserted first, not timed); the targets then apply to that path too. Prints wall
 time, CPU time of the process tree (signature workers included, sampled), peak resident memory
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aggregator.dedupe.index import Doc, StoryIndex, signatures
+from aggregator.dedupe.index import Doc, StoryIndex, place, signatures
+from aggregator.dedupe.regroup import Placed, regroup
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 SYLLABLES = [
@@ -163,22 +165,21 @@ def generate(n_items: int, days: int, seed: int = 7) -> list[Generated]:
 
 
 def assign(items: list[Generated], workers: int) -> dict[int, int]:
-    """Return item id -> story key, placing items through StoryIndex in time order."""
+    """Return item id -> story key, placing items through StoryIndex in time order and then
+    regrouping the batch (the second pass), as the stage does."""
     index = StoryIndex()
-    story_of: dict[int, int] = {}
     sigs = list(signatures([(g.doc.title, g.doc.text) for g in items], workers))
     index.prime(sigs)  # as the stage does: the batch's terms count before any item is placed
+    batch: list[Placed] = []
     for generated, sig in zip(items, sigs, strict=True):
         doc = generated.doc
-        match = index.match(doc, sig)
-        if match is None:
-            index.related(doc, sig)
-            story_of[doc.item_id] = doc.item_id
-            index.add(doc.item_id, doc, sig)
-        else:
-            story_of[doc.item_id] = match.story
-            index.add(match.story, doc, sig if match.kind == "same-event" else None)
-    return story_of
+        neighbours: dict[int, float] = {}
+        match, _ = place(index, doc, sig, doc.item_id, True, neighbours)
+        batch.append(
+            Placed(doc, sig, doc.item_id if match is None else match.story, match, neighbours)
+        )
+    final = regroup(index, batch, fixed=set())
+    return {g.doc.item_id: story for g, (story, _) in zip(items, final, strict=True)}
 
 
 def pairwise(items: list[Generated], story_of: dict[int, int]) -> tuple[float, float]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.dedupe.index import Doc, StoryIndex, place, signatures
+from aggregator.dedupe.regroup import Placed, regroup
 
 # Documents without a date share one instant: only their content decides.
 UNDATED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -27,21 +28,20 @@ def group_documents(
     docs: Iterable[Mapping[str, Any]], window: timedelta | None = None
 ) -> dict[Any, Any]:
     """Return {id: story key} for documents given in arrival order; a story's key is the id of
-    the document that founded it. Each document is a dict {id, title, text, published_at,
-    source}; placement is the dedupe stage's (window, near-duplicates, same-event)."""
+    the document that founded it (its earliest member in arrival order). Each document is a
+    dict {id, title, text, published_at, source}; placement is the dedupe stage's (window,
+    near-duplicates, same-event, then the second pass over the batch, `regroup`)."""
     rows = list(docs)
     index = StoryIndex() if window is None else StoryIndex(window=window)
-    placed: dict[Any, Any] = {}
-    founders: dict[int, Any] = {}
     texts = [(str(d.get("title") or ""), str(d.get("text") or "")) for d in rows]
     sigs = list(signatures(texts))
     index.prime(sigs)  # as the stage does with its batch
+    batch: list[Placed] = []
     for n, (row, sig) in enumerate(zip(rows, sigs, strict=True)):
         doc = Doc(n, texts[n][0], "", _when(row.get("published_at")))
-        match, _ = place(index, doc, sig, n)
-        if match is None:
-            founders[n] = row["id"]
-            placed[row["id"]] = row["id"]
-        else:
-            placed[row["id"]] = founders[match.story]
-    return placed
+        neighbours: dict[int, float] = {}
+        match, _ = place(index, doc, sig, n, neighbours=neighbours)
+        batch.append(Placed(doc, sig, n if match is None else match.story, match, neighbours))
+    final = regroup(index, batch, fixed=set())
+    founders = {story: rows[n]["id"] for n, (story, match) in enumerate(final) if match is None}
+    return {row["id"]: founders[story] for row, (story, _) in zip(rows, final, strict=True)}

@@ -5,8 +5,13 @@ Two signals decide whether an item joins a story already seen within the time wi
 - same-event coverage: cosine of TF-IDF term vectors (sublinear counts of stemmed words, title
   words and names weigh more, IDF over the window), against the story's closest member and
   against the story's centroid (the sum of its members), whichever is higher.
+The same-event threshold rises over the first day of distance from a story's time span (a
+follow-up a day later needs more shared words). A match whose shared terms sit in one or two
+parts of a long text (a newsletter's one section) is not same-event (`StoryIndex.partial`).
 Exact duplicates (same canonical URL or content hash) are settled before either. Every match
-says how it was made and which member it matched, so a wrong merge can be understood.
+says how it was made and which member it matched, so a wrong merge can be understood. Once a
+batch is placed, `regroup` looks at it again (merges, moves), so that the arrival order within
+the batch matters less.
 """
 
 from __future__ import annotations
@@ -56,9 +61,21 @@ VECTOR_TERMS = 80  # a document's vector keeps its heaviest terms after IDF weig
 CENTROID_FLOOR = 0.5
 # Measured on ECB+ (bench/grouping_quality.py) and tests/fixtures/dedupe (tests/unit/dedupe).
 EVENT_THRESHOLD = 0.3
-# Coverage of one event comes within hours; a story about the same names days later needs more
-# shared words: the threshold rises by this much over the window (a gap in time, not in order).
+# Coverage of one event comes within hours; a story about the same names a day later is most
+# often a follow-up (a reaction, a test, a correction) and needs more shared words: the threshold
+# rises by EVENT_DECAY over the first EVENT_DECAY_SPAN of distance from the story's span, then
+# stays there until the window ends (a gap in time, not in order).
 EVENT_DECAY = 0.2
+EVENT_DECAY_SPAN = timedelta(hours=24)
+
+# A match is partial when this share of its evidence (the dot product) comes from terms whose
+# occurrences in a long text's body (its parts after the first, which holds the title, lede or
+# a newsletter's contents) all lie within LOCAL_PARTS adjacent parts: the text covers more than
+# the event (a roundup's one item, an analysis's one paragraph). Texts cut into fewer than
+# LOCAL_MIN_PARTS parts are never partial.
+LOCAL_SHARE = 0.7
+LOCAL_PARTS = 2
+LOCAL_MIN_PARTS = 5
 
 RELATED_DAYS = 30
 PARALLEL_MIN_DOCS = 2000  # below this, starting worker processes costs more than it saves
@@ -194,6 +211,26 @@ class StoryIndex:
             entry.centroid = cached = (self._generation, len(entry.members), dict(total), norm)
         return cached[2], cached[3]
 
+    def partial(self, sig: Signature, other: dict[str, float]) -> bool:
+        """Return whether a document matches `other` (a vector) only through one part of its
+        body: most of the shared weight sits in LOCAL_PARTS adjacent parts of a long text."""
+        count = sig.parts[0].bit_count() if sig.parts else 0
+        if count < LOCAL_MIN_PARTS:
+            return False
+        parts = sig.part_masks()
+        vector, _ = self._weighted(sig)
+        shared = [(w * other[t], parts.get(t, 0) & ~1) for t, w in vector.items() if t in other]
+        total = sum(c for c, _ in shared)
+        if total <= 0:
+            return False
+        window = (1 << LOCAL_PARTS) - 1
+        for start in range(1, count - LOCAL_PARTS + 1):
+            inside = window << start
+            local = sum(c for c, mask in shared if mask and not mask & ~inside)
+            if local >= LOCAL_SHARE * total:
+                return True
+        return False
+
     def centroid_cosine(self, sig: Signature, story: int) -> float:
         """Return the cosine of a document's vector and a story's centroid."""
         vector, norm = self._weighted(sig)
@@ -249,7 +286,8 @@ class StoryIndex:
 
     def threshold_at(self, gap: timedelta) -> float:
         """Return the same-event threshold for a document this far from a story's time span."""
-        share = min(1.0, abs(gap) / self.window) if self.window else 1.0
+        span = min(self.window, EVENT_DECAY_SPAN)
+        share = min(1.0, abs(gap) / span) if span else 1.0
         return self.event_threshold + EVENT_DECAY * share
 
     def _gap(self, story: int, when: datetime) -> timedelta:
@@ -286,8 +324,12 @@ class StoryIndex:
         found.update(i for i, _ in shared)
         return found
 
-    def match(self, doc: Doc, sig: Signature | None) -> Match | None:
-        """Return the story this document joins, or None when it is new news."""
+    def match(
+        self, doc: Doc, sig: Signature | None, neighbours: dict[int, float] | None = None
+    ) -> Match | None:
+        """Return the story this document joins, or None when it is new news; `neighbours`,
+        when given, receives the stories within reach of the same-event test and their scores
+        (what a second pass over the batch looks at, `regroup`)."""
         for key, table, kind in (
             (doc.canonical_url, self._by_url, "url"),
             (doc.content_hash, self._by_hash, "hash"),
@@ -298,7 +340,8 @@ class StoryIndex:
         if sig is None:
             return None
         best: Match | None = None
-        closest: dict[int, tuple[float, int]] = {}  # story -> (best member cosine, its item)
+        # story -> (best member cosine, its item, its signature)
+        closest: dict[int, tuple[float, int, Signature]] = {}
         since = (doc.published_at - 2 * self.window).timestamp()
         for entry_id in sorted(self._candidates(sig, since)):
             story, other, item = self._entries[entry_id]
@@ -310,19 +353,36 @@ class StoryIndex:
                     best = Match(story, "near-duplicate", near, item)
                 continue
             cosine = self.cosine(sig, other)
-            if cosine > closest.get(story, (-1.0, 0))[0]:
-                closest[story] = (cosine, item)
-        for story, (cosine, item) in closest.items():
+            if story not in closest or cosine > closest[story][0]:
+                closest[story] = (cosine, item, other)
+        for story, (cosine, item, other) in closest.items():
+            by_centroid = False
             if (
                 len(self.stories[story].members) > 1
                 and cosine >= CENTROID_FLOOR * self.event_threshold
             ):
                 # A story told several ways: the document may match what they share best.
-                cosine = max(cosine, self.centroid_cosine(sig, story))
+                centroid = self.centroid_cosine(sig, story)
+                by_centroid = centroid > cosine
+                cosine = max(cosine, centroid)
+            if neighbours is not None and cosine >= CENTROID_FLOOR * self.event_threshold:
+                neighbours[story] = cosine
             wanted = self.threshold_at(self._gap(story, doc.published_at))
-            if cosine >= wanted and (best is None or cosine > best.score):
-                best = Match(story, "same-event", cosine, item)
+            if cosine < wanted or (best is not None and cosine <= best.score):
+                continue
+            if self._partial_match(sig, other, story if by_centroid else None):
+                continue
+            best = Match(story, "same-event", cosine, item)
         return best
+
+    def _partial_match(self, sig: Signature, other: Signature, story: int | None) -> bool:
+        """Return whether a same-event match rests on one part of either document (against a
+        story's centroid when `story` is given, else against the member `other`)."""
+        if story is not None:
+            return self.partial(sig, self.centroid(story)[0])
+        return self.partial(sig, self._weighted(other)[0]) or self.partial(
+            other, self._weighted(sig)[0]
+        )
 
     def related(
         self, doc: Doc, sig: Signature, exclude: int | None = None
@@ -347,11 +407,17 @@ class StoryIndex:
 
 
 def place(
-    index: StoryIndex, doc: Doc, sig: Signature, new_key: int, related: bool = False
+    index: StoryIndex,
+    doc: Doc,
+    sig: Signature,
+    new_key: int,
+    related: bool = False,
+    neighbours: dict[int, float] | None = None,
 ) -> tuple[Match | None, list[tuple[int, float]]]:
     """Return where a document goes (None: a new story keyed `new_key`) and, for a new story
-    when asked, its related earlier stories; the index learns the document either way."""
-    match = index.match(doc, sig)
+    when asked, its related earlier stories; the index learns the document either way.
+    `neighbours` receives the stories it was compared with (see `StoryIndex.match`)."""
+    match = index.match(doc, sig, neighbours)
     if match is None:
         found = index.related(doc, sig) if related else []
         index.add(new_key, doc, sig)

@@ -10,6 +10,7 @@ import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -23,6 +24,13 @@ MAX_TEXT_WORDS = 1500  # terms are counted over this many words of the text
 MAX_KEYWORDS = 80  # terms a signature keeps (by count; the index weighs them by IDF)
 TITLE_WEIGHT = 2.0  # a title word counts as this many occurrences
 NAME_BOOST = 1.5  # a word written capitalised inside a sentence (a name) weighs this much more
+# Where in a long text each term occurs: the text's paragraphs are cut into PARTS contiguous
+# parts of about equal length, and each term keeps the set of parts it occurs in (a bit mask).
+# A match whose shared terms all sit in one or two parts of a long text is about that part
+# only (a newsletter's one section, a roundup's one item), not about the whole document.
+PARTS = 8  # one byte of mask per term (Signature.parts)
+PARTS_MIN_WORDS = 200  # shorter texts are not cut (their parts would be single sentences)
+_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
 def _constants(label: str) -> np.ndarray:
@@ -149,6 +157,15 @@ class Signature:
     minhash: np.ndarray
     keywords: dict[str, float]
     item: int = field(default=0, compare=False)  # the item it was made from (0: not known)
+    # Where the terms occur in a long text: the first byte is the mask of every part (so their
+    # number), then one bit mask per keyword, in the keywords' order (0: only in the title).
+    # Empty: the text was not cut.
+    parts: bytes = field(default=b"", compare=False)
+
+    def part_masks(self) -> dict[str, int]:
+        """Return term -> bit mask of the parts it occurs in ({} when the text was not cut)."""
+        return dict(zip(self.keywords, self.parts[1:], strict=False)) if self.parts else {}
+
     # (index generation, IDF-weighted vector, its norm): redone only when the IDF table changes.
     weighted: tuple[int, dict[str, float], float] | None = field(
         default=None, repr=False, compare=False
@@ -159,24 +176,66 @@ class Signature:
         out: dict[str, Any] = {"mh": [int(v) for v in self.minhash], "kw": self.keywords}
         if self.item:
             out["item"] = self.item
+        if self.parts:
+            out["pt"] = list(self.parts)
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Signature:
         """Return a signature from its JSON form."""
         keywords = dict(data.get("kw") or {})
-        return cls(np.asarray(data["mh"], dtype=np.uint32), keywords, int(data.get("item") or 0))
+        parts = bytes(data.get("pt") or [])
+        minhash = np.asarray(data["mh"], dtype=np.uint32)
+        return cls(minhash, keywords, int(data.get("item") or 0), parts)
 
 
 def signature(title: str, text: str) -> Signature:
     """Return the signature of a document from its title and text."""
     text = unicodedata.normalize("NFKC", text[:20_000])
-    title_words, text_words = tokens(title), _WORD.findall(text.casefold())
+    title_words = tokens(title)
+    # Words are found paragraph by paragraph (the same words as over the whole text: a word
+    # never spans a line), so that the parts come without a second pass over the text.
+    folded = text.casefold()
+    paragraphs = _PARAGRAPH.split(folded)
+    if len(paragraphs) < 3:
+        paragraphs = folded.split("\n")
+    counted = [words for words in map(_WORD.findall, paragraphs) if words]
+    text_words = list(chain.from_iterable(counted))
     names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}
+    terms = keywords(title_words, text_words, names)
     return Signature(
         minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]),
-        keywords(title_words, text_words, names),
+        terms,
+        parts=_part_masks(counted, len(text_words), terms),
     )
+
+
+def _part_masks(counted: list[list[str]], words: int, terms: dict[str, float]) -> bytes:
+    """Return the parts' masks of a signature (see Signature.parts) from the text's words by
+    paragraph; empty for a short text or one of fewer than three paragraphs."""
+    if words < PARTS_MIN_WORDS or len(counted) < 3:
+        return b""
+    # Whole paragraphs go to parts of about equal length (a paragraph is never cut).
+    size = min(words, MAX_TEXT_WORDS) / PARTS
+    sets: list[set[str]] = []
+    current: list[str] = []
+    for paragraph in counted:
+        current += paragraph
+        if len(current) >= size and len(sets) < PARTS - 1:
+            sets.append(set(map(_TERMS.get, current)))
+            current = []
+    if current:
+        sets.append(set(map(_TERMS.get, current)))
+    if len(sets) < 3:
+        return b""
+    masks = bytearray([(1 << len(sets)) - 1])  # every part, then each keyword's
+    for term in terms:
+        mask = 0
+        for n, found in enumerate(sets):
+            if term in found:
+                mask |= 1 << n
+        masks.append(mask)
+    return bytes(masks)
 
 
 def signature_pair(pair: tuple[str, str]) -> Signature:

@@ -34,6 +34,7 @@ from aggregator.dedupe.index import (
     place,
     signatures,
 )
+from aggregator.dedupe.regroup import Placed, regroup
 from aggregator.dedupe.store import ItemRow, StoryState
 from aggregator.extract.text import html_to_text
 from aggregator.log import event
@@ -117,16 +118,15 @@ def _contend(story: StoryState, item_id: int, title: str, item_rank: tuple) -> N
 
 def _new_story(
     run: _Run,
+    key: int,
     row: ItemRow,
     doc: Doc,
     sig: Signature,
     item_rank: tuple,
     related: list[tuple[int, float]],
 ) -> None:
-    """Create a story (index key run.next_temp) for an item that matched none; relate it to
-    the similar earlier stories found."""
-    key = run.next_temp
-    run.next_temp -= 1
+    """Create a story (index key `key`) founded by an item; relate it to the similar earlier
+    stories found."""
     story = StoryState(None, doc.title, doc.published_at, iso_week(doc.published_at), 1, row.id, 0)
     story.sources.add(row.source_id)
     story.topics |= doc.topics
@@ -184,11 +184,30 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
                 _load_index(run, ready[0].published_at - timedelta(days=days))
             sigs = list(made)
             run.index.prime(sigs)
-            for row, (doc, _, item_rank), sig in zip(ready, docs, sigs, strict=True):
+            first_entry, fixed = len(run.index._entries), set(run.index.stories)
+            batch: list[Placed] = []
+            found: dict[int, list[tuple[int, float]]] = {}  # item -> related stories
+            for row, (doc, _, _), sig in zip(ready, docs, sigs, strict=True):
                 # The same placement as group_documents: the index learns the item here.
-                match, related = place(run.index, doc, sig, run.next_temp, related=True)
+                neighbours: dict[int, float] = {}
+                key = run.next_temp
+                match, related = place(run.index, doc, sig, key, True, neighbours)
                 if match is None:
-                    _new_story(run, row, doc, sig, item_rank, related)
+                    run.next_temp -= 1
+                    found[row.id] = related
+                batch.append(
+                    Placed(doc, sig, key if match is None else match.story, match, neighbours)
+                )
+            # The second pass over the batch (merges, moves), then the stories as placed.
+            final = regroup(run.index, batch, fixed, first_entry)
+            for row, (doc, _, item_rank), sig, (key, match) in zip(
+                ready, docs, sigs, final, strict=True
+            ):
+                if match is None:
+                    related = found.get(row.id)
+                    if related is None:  # it joined a story at first and founds one now
+                        related = run.index.related(doc, sig, exclude=key)
+                    _new_story(run, key, row, doc, sig, item_rank, related)
                 else:
                     _join(run, match, row, doc, sig, item_rank)
                     kinds = report.details.setdefault("matched", {})
@@ -243,6 +262,8 @@ def _finish(run: _Run, report: StageReport) -> None:
     )
     pairs: dict[tuple[int, int], float] = {}
     for key, other, score in run.relations:
+        if other not in run.stories:
+            continue  # a story of this batch that merged into another one
         a, b = run.stories[key].id, run.stories[other].id
         if a and b and a != b:
             pairs[(a, b)] = score

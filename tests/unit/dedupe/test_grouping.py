@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from aggregator.dedupe import group_documents
+from aggregator.dedupe.index import StoryIndex, signature
 
 # Unrelated news around the cases below: the index learns which words are common from them.
 BACKGROUND = [
@@ -147,3 +148,77 @@ def test_group_documents_reads_iso_dates_and_rejects_other_values() -> None:
     assert stories["c0"] != stories["c1"]
     with pytest.raises(ValueError, match=r"^dedupe: published_at 12 "):
         group_documents([{"id": 1, "title": "t", "text": "x", "published_at": 12}])
+
+
+# A weekly newsletter whose third section is about the Korvath turbine recall, beside two
+# reports of that recall: the newsletter covers five topics and must found its own story.
+NEWSLETTER = (
+    "Gridline Notes #41: battery prices, the Korvath turbine recall, and a new tariff",
+    "Hello again. This issue: why battery prices stopped falling, what the Korvath turbine "
+    "recall means for wind farms, a tariff change in the north, a hiring note and a reading "
+    "list. About five minutes.\n\n"
+    "1. Battery prices are flat\n\n"
+    "Cell prices for grid storage have not moved since the spring, according to four "
+    "integrators I asked. Lithium carbonate is cheap again, but transformer and inverter "
+    "queues add months, and buyers now pay for delivery dates rather than for cells. Expect "
+    "contracts to quote penalties for late connection more than the price per kilowatt hour.\n\n"
+    "2. Hiring is slower\n\n"
+    "Three developers told me they froze hiring for permitting staff until the new planning "
+    "rules are published. Consultants who do environmental surveys are booked until autumn, "
+    "which pushes the first shovels on several solar parks into next year.\n\n"
+    "3. The Korvath recall\n\n"
+    "Korvath Energy recalled its K9 offshore turbine blades after cracks were found near the "
+    "root of blades installed at the Selwyn Bank farm. The company says 212 blades are "
+    "affected and replacement will take eighteen months. Operators of the Selwyn Bank farm "
+    "lose output in the meantime; insurers will argue about who pays.\n\n"
+    "4. A northern tariff\n\n"
+    "The regulator approved a lower network tariff for generators in the far north, meant to "
+    "pull new projects closer to the coast. Traders think the change is too small to matter "
+    "before the cables planned for the end of the decade.\n\n"
+    "5. Reading list\n\n"
+    "A long essay on heat pumps in old houses, a dataset of curtailment by region, and a "
+    "podcast with a grid operator about frequency response. Reply with tips; I read them "
+    "all.",
+)
+RECALL = [
+    (
+        "Korvath Energy recalls K9 turbine blades after cracks at Selwyn Bank",
+        "Korvath Energy recalled 212 of its K9 offshore turbine blades on Monday after "
+        "inspectors found cracks near the blade root at the Selwyn Bank wind farm. The "
+        "manufacturer said replacing the blades will take eighteen months and that turbines "
+        "with affected blades will run at reduced speed until then. Selwyn Bank's operator "
+        "said output would fall by about a fifth.",
+    ),
+    (
+        "Cracked blades force Korvath recall",
+        "Cracks at the root of K9 blades at the Selwyn Bank offshore wind farm have forced "
+        "Korvath Energy to recall 212 blades, the company said. Replacement will stretch over "
+        "eighteen months; the farm's operator expects a fifth less output and is talking to "
+        "insurers about the loss.",
+    ),
+]
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["newsletter-first", "newsletter-last"])
+def test_group_documents_keeps_a_newsletter_apart_from_one_of_its_topics(first: bool) -> None:
+    cases = [NEWSLETTER, *RECALL] if first else [*RECALL, NEWSLETTER]
+    stories = group_documents(_docs(cases))
+    newsletter, reports = ("c0", ["c1", "c2"]) if first else ("c2", ["c0", "c1"])
+    assert stories[reports[0]] == stories[reports[1]]  # the two reports are one story
+    assert stories[newsletter] == newsletter  # the newsletter founds its own
+    assert stories[reports[0]] != newsletter
+
+
+def test_newsletter_matches_one_report_only_through_one_section() -> None:
+    # The premise: by cosine alone the newsletter would join the recall story.
+    index = StoryIndex()
+    sigs = [signature(title, text) for title, text in [*BACKGROUND, NEWSLETTER, *RECALL]]
+    index.prime(sigs)
+    newsletter, report = sigs[len(BACKGROUND)], sigs[len(BACKGROUND) + 1]
+    assert index.cosine(newsletter, report) >= index.event_threshold
+    assert index.partial(newsletter, index._weighted(report)[0])
+    assert not index.partial(report, index._weighted(newsletter)[0])
+    # A long single-event report (cut into parts too) is not partial against its rewrite.
+    long_report = signature(RECALL[0][0], "\n\n".join([RECALL[0][1], RECALL[1][1]] * 3))
+    index.prime([long_report])
+    assert long_report.parts and not index.partial(long_report, index._weighted(report)[0])

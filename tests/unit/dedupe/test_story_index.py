@@ -117,6 +117,13 @@ def test_signature_roundtrip_and_stability() -> None:
     # Fixed constants: the same text always gives the same values (stored signatures stay valid).
     assert minhash(tokens("a b c d e")).tolist() == minhash(tokens("A b c d e")).tolist()
     assert len(sig.to_json()["mh"]) == 64
+    # A long text keeps where its terms occur (its parts), and a stored signature keeps them;
+    # one stored before parts existed reads as not cut.
+    long = signature(LAUNCH[0], "\n\n".join([LAUNCH[1]] * 12))
+    assert long.parts and Signature.from_json(long.to_json()).parts == long.parts
+    old = long.to_json()
+    del old["pt"]
+    assert Signature.from_json(old).parts == b""
 
 
 def test_rank_prefers_priority_then_engagement_then_earliest() -> None:
