@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 CARD_SCHEMA_VERSION = 1
 
@@ -44,6 +44,18 @@ class Point(_Strict):
 class TopicScore(_Strict):
     slug: str
     score: float = Field(ge=0, le=1)
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _percent(cls, value: Any) -> Any:
+        """Return a score written as a percentage (above 1, up to 100) on the 0-1 scale.
+
+        Small models on real servers (SmolLM2-135M on llama-cpp-python) write "score": 85;
+        failing the whole card over a topic's scale lost 10 of 13 cards in an evaluation.
+        """
+        if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
+            return value / 100
+        return value
 
 
 Kind = Literal[

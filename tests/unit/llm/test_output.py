@@ -193,3 +193,16 @@ def test_schema_carrying_modes_put_the_constant_part_first_for_prompt_caching():
     shared = os.path.commonprefix([first, second])  # noqa: RUF071 - characters, not paths
     assert first.startswith("Reply with one JSON object") and len(shared) > 1000
     assert json.dumps(strict_schema(CardDraft), separators=(",", ":")) in shared
+
+
+def test_a_topic_score_written_as_a_percentage_is_read_on_the_0_1_scale() -> None:
+    from pydantic import ValidationError
+
+    from aggregator.llm.schema import TopicScore
+
+    assert TopicScore(slug="hardware", score=85).score == 0.85
+    assert TopicScore(slug="hardware", score=1).score == 1.0  # already on the scale
+    assert TopicScore(slug="hardware", score=0.4).score == 0.4
+    for bad in (250, -3):  # neither a share nor a percentage: the card is re-asked as before
+        with pytest.raises(ValidationError):
+            TopicScore(slug="hardware", score=bad)
