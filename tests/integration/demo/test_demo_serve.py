@@ -58,6 +58,9 @@ def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal sends it: a shell starts background jobs with SIGINT ignored,
+        # and a child would inherit that (then Python never raises KeyboardInterrupt).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         output = []
