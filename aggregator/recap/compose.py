@@ -207,7 +207,9 @@ def _watch(story: StoryDigest) -> str | None:
     if not step or step == NO_NEXT_STEP:
         return None
     title = " ".join(story.title.split()).rstrip(" .:")
-    return f"{title}: {_sentence(step)}" if title else _sentence(step)
+    if not title:
+        return _sentence(step)
+    return f"{title}{' —' if title[-1] in '?!' else ':'} {_sentence(step)}"
 
 
 def extractive_recap(

@@ -99,6 +99,10 @@ def test_extractive_recap_groups_by_topic_with_tldrs_not_hooks() -> None:
     assert "extractive" in recap.intro and "2 sources" in recap.intro
     # "no next step" is not something to watch; a step names the story it belongs to.
     assert recap.what_to_watch == ["Story 3: Try the new API."]
+    asked = digest(5, title="Are receipts enforceable?", next_step="Comments close on 9 May")
+    assert extractive_recap("2026-W47", [asked], {}).what_to_watch == [
+        "Are receipts enforceable? — Comments close on 9 May."
+    ]
     assert recap.story_ids() == [1, 3, 4, 2]
 
 
