@@ -24,7 +24,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from heapq import nlargest
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, mul
 
 from aggregator.dedupe.signature import (
     MAX_KEYWORDS,
@@ -79,6 +80,13 @@ LOCAL_MIN_PARTS = 5
 
 RELATED_DAYS = 30
 PARALLEL_MIN_DOCS = 2000  # below this, starting worker processes costs more than it saves
+
+
+def dot(a: dict[str, float], b: dict[str, float]) -> float:
+    """Return the dot product of two sparse vectors (iterating the smaller one, all in C)."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
 
 
 def signatures(
@@ -192,10 +200,7 @@ class StoryIndex:
     def cosine(self, a: Signature, b: Signature) -> float:
         """Return the IDF-weighted cosine of two keyword vectors."""
         (va, na), (vb, nb) = self._weighted(a), self._weighted(b)
-        if len(va) > len(vb):
-            va, vb = vb, va
-        dot = sum([w * vb[t] for t, w in va.items() if t in vb])
-        return dot / (na * nb)
+        return dot(va, vb) / (na * nb)
 
     def centroid(self, story: int) -> tuple[dict[str, float], float]:
         """Return the sum of a story's unit member vectors and its norm (cached)."""
@@ -235,8 +240,8 @@ class StoryIndex:
         """Return the cosine of a document's vector and a story's centroid."""
         vector, norm = self._weighted(sig)
         total, total_norm = self.centroid(story)
-        dot = sum([w * total[t] for t, w in vector.items() if t in total])
-        return dot / (norm * total_norm)
+        shared = sum([w * total[t] for t, w in vector.items() if t in total])
+        return shared / (norm * total_norm)
 
     def add(self, story: int, doc: Doc, sig: Signature | None) -> None:
         """Record that a document belongs to a story (creating the story if new)."""

@@ -21,10 +21,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from itertools import repeat
-from operator import mul
 
-from aggregator.dedupe.index import Doc, Match, Signature, StoryIndex
+from aggregator.dedupe.index import Doc, Match, Signature, StoryIndex, dot
 
 # Two stories' centroids are smoother than single documents and score higher against each
 # other: a merge needs this much more than the same-event threshold. Measured on the ECB+ dev
@@ -60,20 +58,14 @@ def _weighted(index: StoryIndex, sig: Signature) -> tuple[Vector, float]:
     return vector, 1.0 / norm
 
 
-def _dot(a: Vector, b: Vector) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))  # all in C
-
-
 def _norm(vector: Vector) -> float:
     return math.hypot(*vector.values()) or 1.0
 
 
-def _without(dot: float, norm: float) -> float:
+def _without(product: float, norm: float) -> float:
     """Return the cosine of a unit vector v with C - v, from v.C and |C| (C holds v)."""
-    rest = math.sqrt(max(norm * norm - 2 * dot + 1.0, 0.0))
-    return (dot - 1.0) / rest if rest > 1e-9 else -1.0
+    rest = math.sqrt(max(norm * norm - 2 * product + 1.0, 0.0))
+    return (product - 1.0) / rest if rest > 1e-9 else -1.0
 
 
 def _add(total: Vector, vector: Vector, scale: float = 1.0) -> None:
@@ -176,7 +168,7 @@ class _Pass:
         for a, b in self.pairs():
             if a in fixed and b in fixed:
                 continue
-            cosine = _dot(self.centroids[a], self.centroids[b]) / (self.norm(a) * self.norm(b))
+            cosine = dot(self.centroids[a], self.centroids[b]) / (self.norm(a) * self.norm(b))
             if cosine < index.event_threshold + MERGE_MARGIN:
                 continue
             gap = _gap(self.span(a), self.span(b))
@@ -244,7 +236,7 @@ class _Pass:
         floor = TOUCH_FLOOR * self.index.event_threshold
         for vector, scale in ours:
             for other, other_scale in theirs:
-                if scale * other_scale * _dot(vector, other) >= floor:
+                if scale * other_scale * dot(vector, other) >= floor:
                     return True
         return False
 
@@ -275,12 +267,12 @@ class _Pass:
                 continue  # nothing near: most items, most of the time
             vector, scale = self.vectors[n], self.scales[n]
             alone = len(self.members[own]) == 1 and own not in self.fixed
-            here = scale * _dot(vector, self.centroids[own])
+            here = scale * dot(vector, self.centroids[own])
             best = -1.0 if alone else _without(here, self.norm(own))
             target = own
             when = placed.doc.published_at
             for other in sorted(others):
-                cosine = scale * _dot(vector, self.centroids[other]) / self.norm(other)
+                cosine = scale * dot(vector, self.centroids[other]) / self.norm(other)
                 if cosine <= best or cosine < index.event_threshold:
                     continue
                 gap = _gap(spans.get(other) or self.span(other), (when, when))
@@ -347,15 +339,15 @@ class _Pass:
         best, member = -1.0, 0
         for m in self.members[story]:
             if m != n and self.movable[m]:
-                cosine = scale * self.scales[m] * _dot(vector, self.vectors[m])
+                cosine = scale * self.scales[m] * dot(vector, self.vectors[m])
                 if cosine > best:
                     best, member = cosine, self.batch[m].doc.item_id
         if story in self.fixed:
             index = self.index
             for sig, item in zip(index.signatures(story), index.members(story), strict=True):
                 other, other_scale = _weighted(index, sig)
-                cosine = scale * other_scale * _dot(vector, other)
+                cosine = scale * other_scale * dot(vector, other)
                 if item and cosine > best:
                     best, member = cosine, item
-        centroid = _without(scale * _dot(vector, self.centroids[story]), self.norm(story))
+        centroid = _without(scale * dot(vector, self.centroids[story]), self.norm(story))
         return Match(story, "same-event", round(max(best, centroid), 4), member)
