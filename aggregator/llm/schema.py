@@ -127,7 +127,9 @@ class PointDraft(_Strict):
 class CardDraft(_Strict):
     """What the model must return for one article (the bounds of DESIGN.md section 4)."""
 
-    title: Annotated[str, clip_text(100)] = Field(min_length=1, max_length=100)
+    # Asked for (the strict schema requires it), but a small model often leaves it out: then
+    # the card takes the article's own title (summarize.summarizer.titled) instead of failing.
+    title: Annotated[str, clip_text(100)] = Field("", max_length=100)
     hook: Annotated[str, clip_text(160)] = Field(min_length=1, max_length=160)
     tldr: TLDR
     key_takeaways: list[PointDraft] = Field(min_length=3, max_length=5)

@@ -80,6 +80,16 @@ def finish_card(card: Card, story: StoryInput) -> Card:
     return card.model_copy(update=update)
 
 
+def titled(draft: CardDraft, story: StoryInput) -> CardDraft:
+    """Return the draft with a title: its own, else the article's (clipped like a model's)."""
+    if draft.title.strip():
+        return draft
+    title = " ".join(story.title.split()) or "Untitled"
+    if len(title) > 100:
+        title = title[:99].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+    return draft.model_copy(update={"title": title})
+
+
 def topics_block(topics: Sequence[Topic]) -> str:
     """Return the taxonomy as prompt lines `- slug: name (description)`."""
     if not topics:
@@ -183,7 +193,7 @@ class LLMSummarizer:
         first = await self._ask(variables, str(story.story_id))
         records = list(first.records)
         source_text = f"{story.title}\n\n{story.text}"  # the title is part of what may be quoted
-        grounded = self._ground(first.value, source_text, numbered)
+        grounded = self._ground(titled(first.value, story), source_text, numbered)
         if grounded.takeaways < MIN_TAKEAWAYS or grounded.claim_failures:
             turns = [
                 {"role": "assistant", "content": json.dumps(first.value.model_dump())},
@@ -198,7 +208,7 @@ class LLMSummarizer:
                 records += exc.records
             else:
                 records += second.records
-                retry = self._ground(second.value, source_text, numbered)
+                retry = self._ground(titled(second.value, story), source_text, numbered)
                 if _better(retry) > _better(grounded):
                     grounded = retry
         card = annotate(

@@ -110,3 +110,23 @@ def test_v3_prompt_gets_comments_in_their_own_block() -> None:
     assert "(40 points) Actually it was 55% in the EU." in user[article_end:]
     assert "55%" not in user[:article_end]  # the article block holds only the article
     assert "discussion" not in prompt_variables(v2, story, [], 4000, "gpt-4o-mini")
+
+
+def test_card_without_a_title_takes_the_articles_title(ids_ctx, openai_server: FakeOpenAI):
+    # Small local models (SmolLM2-135M in the v2/v3 eval) often leave "title" out; the card
+    # was lost for that alone. The article's own title is a true title.
+    add_story(ids_ctx, "Lumen cuts Corvid-7 prices by 60 percent", ARTICLE)
+    untitled = reply(RIGHT)
+    del untitled["title"]
+    openai_server.enqueue(untitled)
+    assert run_summarize(ids_ctx).succeeded == 1
+    card = card_of(ids_ctx)
+    assert card["title"] == "Lumen cuts Corvid-7 prices by 60 percent"
+    assert RIGHT in [p["text"] for p in card["key_takeaways"]]  # the rest is the model's
+
+
+def test_a_models_own_title_is_kept(ids_ctx, openai_server: FakeOpenAI):
+    add_story(ids_ctx, "Lumen cuts Corvid-7 prices by 60 percent", ARTICLE)
+    openai_server.enqueue(reply(RIGHT))
+    run_summarize(ids_ctx)
+    assert card_of(ids_ctx)["title"] == "Lumen cuts Corvid-7 prices"
