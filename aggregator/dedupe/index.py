@@ -165,37 +165,48 @@ class StoryIndex:
     _idf_size: int = 0
     _generation: int = 0
 
-    def idf(self, term: str) -> float:
-        """Return the inverse document frequency of a term among the signatures counted."""
+    def _refresh(self) -> None:
+        """Start a new IDF table (and generation) once the index grew by a fifth since the
+        last: exact on small indexes, cheap on large ones, where more documents barely move
+        the weights."""
         size = self._df_docs
-        # The table is rebuilt lazily once the index grew by a fifth: exact on small indexes,
-        # cheap on large ones, where more documents barely move the weights.
         if size > 40 + self._idf_size * 1.2 or (size < 40 and size != self._idf_size):
             self._idf.clear()
             self._idf_size = size
             self._generation += 1
+
+    def idf(self, term: str) -> float:
+        """Return the inverse document frequency of a term among the signatures counted."""
+        self._refresh()
         value = self._idf.get(term)
         if value is None:
-            value = math.log((size + 1) / (self._df.get(term, 0) + 1)) + 1.0
+            value = math.log((self._df_docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
             self._idf[term] = value
         return value
 
     def _weighted(self, sig: Signature) -> tuple[dict[str, float], float]:
         """Return the signature's IDF-weighted keyword vector and its norm (cached)."""
-        idf = self.idf
-        idf("")  # refreshes the table (and generation) when due
+        self._refresh()
+        cached = sig.weighted
         # Once the index is large, a vector keeps the weights it was first given: IDF then
         # moves little, and re-weighting every candidate would dominate the run time.
-        stale = sig.weighted is not None and sig.weighted[0] != self._generation
-        if sig.weighted is None or (stale and self._idf_size < 500):
-            known = self._idf  # a known term's weight without a call (the hot path)
-            vector = {t: w * (known.get(t) or idf(t)) for t, w in sig.keywords.items()}
-            if len(vector) > VECTOR_TERMS:  # the rarest terms carry the event; drop the rest
-                ranked = sorted(vector.items(), key=itemgetter(1), reverse=True)
-                vector = dict(ranked[:VECTOR_TERMS])
-            norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-            sig.weighted = (self._generation, vector, norm)
-        return sig.weighted[1], sig.weighted[2]
+        if cached is not None and (cached[0] == self._generation or self._idf_size >= 500):
+            return cached[1], cached[2]
+        keywords, known = sig.keywords, self._idf
+        missing = set(keywords).difference(known)  # (a dict argument: looked up, not walked)
+        if missing:  # terms not weighed since the table was started: all at once
+            size, df = self._df_docs + 1, self._df
+            for term in missing:
+                known[term] = math.log(size / (df.get(term, 0) + 1)) + 1.0
+        weights = map(mul, keywords.values(), map(known.__getitem__, keywords))
+        vector = dict(zip(keywords, weights, strict=True))  # all in C
+        if len(vector) > VECTOR_TERMS:  # the rarest terms carry the event; drop the rest
+            ranked = sorted(vector.items(), key=itemgetter(1), reverse=True)
+            vector = dict(ranked[:VECTOR_TERMS])
+        values = vector.values()
+        norm = math.sqrt(sum(map(mul, values, values))) or 1.0
+        sig.weighted = (self._generation, vector, norm)
+        return vector, norm
 
     def cosine(self, a: Signature, b: Signature) -> float:
         """Return the IDF-weighted cosine of two keyword vectors."""
@@ -206,14 +217,20 @@ class StoryIndex:
         """Return the sum of a story's unit member vectors and its norm (cached)."""
         entry = self.stories[story]
         cached = entry.centroid
-        if cached is None or cached[:2] != (self._generation, len(entry.members)):
-            total: dict[str, float] = defaultdict(float)
-            for entry_id in entry.members:
+        count = len(entry.members)
+        if cached is None or cached[:2] != (self._generation, count):
+            # Members are only ever appended: with the same weights, the sum so far stands and
+            # only the new members are added (in member order, so the sums come out the same).
+            grown = cached is not None and cached[0] == self._generation and cached[1] < count
+            total = dict(cached[2]) if grown else {}
+            get = total.get
+            for entry_id in entry.members[cached[1] if grown else 0 :]:
                 vector, norm = self._weighted(self._entries[entry_id][1])
                 for term, weight in vector.items():
-                    total[term] += weight / norm
-            norm = math.sqrt(sum(v * v for v in total.values())) or 1.0
-            entry.centroid = cached = (self._generation, len(entry.members), dict(total), norm)
+                    total[term] = get(term, 0.0) + weight / norm
+            weights = total.values()
+            norm = math.sqrt(sum(map(mul, weights, weights))) or 1.0
+            entry.centroid = cached = (self._generation, count, total, norm)
         return cached[2], cached[3]
 
     def partial(self, sig: Signature, other: dict[str, float]) -> bool:
@@ -228,13 +245,16 @@ class StoryIndex:
         total = sum(c for c, _ in shared)
         if total <= 0:
             return False
-        window = (1 << LOCAL_PARTS) - 1
-        for start in range(1, count - LOCAL_PARTS + 1):
-            inside = window << start
-            local = sum(c for c, mask in shared if mask and not mask & ~inside)
-            if local >= LOCAL_SHARE * total:
-                return True
-        return False
+        # local[start]: the weight of the terms that occur only within the parts start ..
+        # start + LOCAL_PARTS - 1 (one pass over the terms, each adding to the windows it fits).
+        last = count - LOCAL_PARTS
+        local = [0.0] * (last + 1)
+        for c, mask in shared:
+            if mask:
+                low, high = (mask & -mask).bit_length() - 1, mask.bit_length() - 1
+                for start in range(max(1, high - LOCAL_PARTS + 1), min(low, last) + 1):
+                    local[start] += c
+        return max(local) >= LOCAL_SHARE * total
 
     def centroid_cosine(self, sig: Signature, story: int) -> float:
         """Return the cosine of a document's vector and a story's centroid."""
@@ -300,10 +320,6 @@ class StoryIndex:
         entry = self.stories[story]
         return max(entry.first_at - when, when - entry.last_at, timedelta(0))
 
-    def _in_window(self, story: int, when: datetime, window: timedelta) -> bool:
-        entry = self.stories[story]
-        return entry.first_at - window <= when <= entry.last_at + window
-
     def _candidates(self, sig: Signature, since: float) -> set[int]:
         """Return entry ids sharing an LSH bucket, or sharing two of the query's rarest
         keywords among entries indexed for documents published after `since` (epoch)."""
@@ -347,17 +363,22 @@ class StoryIndex:
         best: Match | None = None
         # story -> (best member cosine, its item, its signature)
         closest: dict[int, tuple[float, int, Signature]] = {}
-        since = (doc.published_at - 2 * self.window).timestamp()
+        when = doc.published_at
+        since = (when - 2 * self.window).timestamp()
+        vector, norm = self._weighted(sig)
+        weighted, stories, window = self._weighted, self.stories, self.window
         for entry_id in sorted(self._candidates(sig, since)):
             story, other, item = self._entries[entry_id]
-            if not self._in_window(story, doc.published_at, self.window):
+            entry = stories[story]
+            if not entry.first_at - window <= when <= entry.last_at + window:
                 continue
             near = jaccard(sig, other)
             if near >= self.near_threshold:
                 if best is None or near > best.score:
                     best = Match(story, "near-duplicate", near, item)
                 continue
-            cosine = self.cosine(sig, other)
+            other_vector, other_norm = weighted(other)
+            cosine = dot(vector, other_vector) / (norm * other_norm)
             if story not in closest or cosine > closest[story][0]:
                 closest[story] = (cosine, item, other)
         for story, (cosine, item, other) in closest.items():

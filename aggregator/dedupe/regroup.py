@@ -129,6 +129,23 @@ class _Pass:
             if self.movable[n]:
                 _add(self.centroids.setdefault(story, {}), self.vectors[n], self.scales[n])
         self.norms: dict[int, float] = {}
+        # (item, story) -> (the story centroid's version, the item's dot product with it): a
+        # round recomputes only what a merge or a move changed.
+        self.versions: dict[int, int] = defaultdict(int)
+        self.dots: dict[tuple[int, int], tuple[int, float]] = {}
+
+    def changed(self, story: int) -> None:
+        """Forget what was derived from a story's centroid (it just changed)."""
+        self.norms.pop(story, None)
+        self.versions[story] += 1
+
+    def item_dot(self, n: int, story: int) -> float:
+        """Return the dot product of item n's vector with a story's centroid (cached)."""
+        version = self.versions[story]
+        cached = self.dots.get((n, story))
+        if cached is None or cached[0] != version:
+            cached = self.dots[(n, story)] = (version, dot(self.vectors[n], self.centroids[story]))
+        return cached[1]
 
     def find(self, story: int) -> int:
         while story in self.parent:
@@ -190,7 +207,7 @@ class _Pass:
             keep, gone = (a, b) if keep_a else (b, a)
             self.parent[gone] = keep
             _add(self.centroids[keep], self.centroids.pop(gone))
-            self.norms.pop(keep, None)
+            self.changed(keep)
             moved = self.members.pop(gone, set())
             self.members[keep] |= moved
             for n in moved:
@@ -267,12 +284,12 @@ class _Pass:
                 continue  # nothing near: most items, most of the time
             vector, scale = self.vectors[n], self.scales[n]
             alone = len(self.members[own]) == 1 and own not in self.fixed
-            here = scale * dot(vector, self.centroids[own])
+            here = scale * self.item_dot(n, own)
             best = -1.0 if alone else _without(here, self.norm(own))
             target = own
             when = placed.doc.published_at
             for other in sorted(others):
-                cosine = scale * dot(vector, self.centroids[other]) / self.norm(other)
+                cosine = scale * self.item_dot(n, other) / self.norm(other)
                 if cosine <= best or cosine < index.event_threshold:
                     continue
                 gap = _gap(spans.get(other) or self.span(other), (when, when))
@@ -295,6 +312,7 @@ class _Pass:
                 self._relocate(n, self.assign[top])
         for story in [s for s, ns in self.members.items() if not ns and s not in self.fixed]:
             del self.members[story], self.centroids[story]  # every item left it
+            self.changed(story)
         return bool(moves)
 
     def _relocate(self, n: int, target: int) -> None:
@@ -306,8 +324,8 @@ class _Pass:
         if self.movable[n]:
             _add(self.centroids[own], self.vectors[n], -self.scales[n])
             _add(self.centroids[target], self.vectors[n], self.scales[n])
-            self.norms.pop(own, None)
-            self.norms.pop(target, None)
+            self.changed(own)
+            self.changed(target)
         self.assign[n] = target
 
     def explain(self) -> list[tuple[int, Match | None]]:

@@ -75,20 +75,26 @@ def _token_hashes(words: list[str]) -> list[int]:
     return out  # type: ignore[return-value]
 
 
+_A_COLUMN, _B_COLUMN = _A[:, None], _B[:, None]
+_MIX1, _MIX2 = np.uint64(0x9E3779B1), np.uint64(0x85EBCA77)
+_LOW32, _SHIFT = np.uint64(0xFFFFFFFF), np.uint64(32)
+
+
 def minhash(words: list[str]) -> np.ndarray:
     """Return the NUM_PERM MinHash values (uint32) of a token list's 3-shingles."""
     hashes = np.array(_token_hashes(words), dtype=np.uint64)
     if len(hashes) >= SHINGLE:
         # A shingle's hash mixes its tokens' hashes.
-        mixed = hashes[:-2] * np.uint64(0x9E3779B1) ^ hashes[1:-1] * np.uint64(0x85EBCA77)
-        shingles = (mixed ^ hashes[2:]) & np.uint64(0xFFFFFFFF)
+        shingles = (hashes[:-2] * _MIX1 ^ hashes[1:-1] * _MIX2 ^ hashes[2:]) & _LOW32
     else:
         shingles = hashes
     if len(shingles) == 0:
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
     # Multiply-shift hashing (a*x + b mod 2^64, high 32 bits): one family member per row.
-    values = (np.outer(_A, shingles) + _B[:, None]) >> np.uint64(32)
-    return values.min(axis=1).astype(np.uint32)
+    # The shift is monotone, so it is taken after the minimum (64 values, not 64 x n).
+    values = _A_COLUMN * shingles
+    values += _B_COLUMN
+    return (values.min(axis=1) >> _SHIFT).astype(np.uint32)
 
 
 _TERMS: dict[str, str] = {}  # word -> its term ("" for a stop word), memoised (bounded)
@@ -115,38 +121,46 @@ def _term(word: str) -> str:
     return found
 
 
-def _count_terms(words: list[str], weight: float, into: Counter[str]) -> None:
-    """Add each word's term to the counts, `weight` per occurrence."""
-    # Looking words up and counting terms both run in C (map, Counter); Python only sees
-    # words met for the first time.
+def _terms(words: list[str]) -> list[str]:
+    """Return each word's term ("" for a stop word)."""
+    # The lookups run in C (map over a dict's get); Python only sees words met for the first
+    # time.
     terms = list(map(_TERMS.get, words))
     if None in terms:
         terms = [t if t is not None else _term(w) for t, w in zip(terms, words, strict=True)]
-    counts = Counter(terms)
-    counts.pop("", None)
-    if weight == 1.0:
-        into.update(counts)
-    else:
-        for term, count in counts.items():
-            into[term] += count * weight
+    return terms  # type: ignore[return-value]
 
 
 _WEIGHTS: dict[float, float] = {}  # sublinear weight per count (counts are few and small)
 
 
-def keywords(title_words: list[str], text_words: list[str], names: set[str]) -> dict[str, float]:
+def keywords(
+    title_words: list[str],
+    text_words: list[str],
+    names: set[str],
+    text_terms: list[str] | None = None,
+) -> dict[str, float]:
     """Return the MAX_KEYWORDS heaviest stemmed terms with their sublinear weights: counts
-    (title words count more), names boosted, numbers kept."""
-    counts: Counter[str] = Counter()
-    _count_terms(text_words[:MAX_TEXT_WORDS], 1.0, counts)
-    _count_terms(title_words, TITLE_WEIGHT, counts)
-    out = {}
+    (title words count more), names boosted, numbers kept. `text_terms`, when given, are the
+    text words' terms (`_terms(text_words)`), already looked up."""
+    if text_terms is None:
+        text_terms = _terms(text_words[:MAX_TEXT_WORDS])
+    counts = Counter(text_terms[:MAX_TEXT_WORDS])  # counted in C
+    counts.pop("", None)
+    titled = Counter(_terms(title_words))
+    titled.pop("", None)
+    for term, count in titled.items():
+        counts[term] += count * TITLE_WEIGHT
     # sorted (C, stable) is faster than most_common's heap here and keeps the same order.
-    for term, count in sorted(counts.items(), key=itemgetter(1), reverse=True)[:MAX_KEYWORDS]:
-        weight = _WEIGHTS.get(count)
-        if weight is None:
-            weight = _WEIGHTS[count] = round(1.0 + math.log(count), 3)
-        out[term] = round(weight * NAME_BOOST, 3) if term in names else weight
+    top = sorted(counts.items(), key=itemgetter(1), reverse=True)[:MAX_KEYWORDS]
+    if not top:
+        return {}
+    chosen, values = zip(*top, strict=True)
+    for count in set(values).difference(_WEIGHTS):  # counts met the first time
+        _WEIGHTS[count] = round(1.0 + math.log(count), 3)
+    out = dict(zip(chosen, map(_WEIGHTS.__getitem__, values), strict=True))  # all in C
+    for term in names.intersection(out):
+        out[term] = round(out[term] * NAME_BOOST, 3)
     return out
 
 
@@ -201,41 +215,43 @@ def signature(title: str, text: str) -> Signature:
         paragraphs = folded.split("\n")
     counted = [words for words in map(_WORD.findall, paragraphs) if words]
     text_words = list(chain.from_iterable(counted))
+    text_terms = _terms(text_words)
     names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}
-    terms = keywords(title_words, text_words, names)
+    terms = keywords(title_words, text_words, names, text_terms)
     return Signature(
         minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]),
         terms,
-        parts=_part_masks(counted, len(text_words), terms),
+        parts=_part_masks([len(words) for words in counted], text_terms, terms),
     )
 
 
-def _part_masks(counted: list[list[str]], words: int, terms: dict[str, float]) -> bytes:
-    """Return the parts' masks of a signature (see Signature.parts) from the text's words by
-    paragraph; empty for a short text or one of fewer than three paragraphs."""
-    if words < PARTS_MIN_WORDS or len(counted) < 3:
+def _part_masks(lengths: list[int], text_terms: list[str], terms: dict[str, float]) -> bytes:
+    """Return the parts' masks of a signature (see Signature.parts) from the paragraphs'
+    lengths in words and the text's terms; empty for a short text or one of fewer than three
+    paragraphs."""
+    words = len(text_terms)
+    if words < PARTS_MIN_WORDS or len(lengths) < 3:
         return b""
     # Whole paragraphs go to parts of about equal length (a paragraph is never cut).
     size = min(words, MAX_TEXT_WORDS) / PARTS
     sets: list[set[str]] = []
-    current: list[str] = []
-    for paragraph in counted:
-        current += paragraph
-        if len(current) >= size and len(sets) < PARTS - 1:
-            sets.append(set(map(_TERMS.get, current)))
-            current = []
-    if current:
-        sets.append(set(map(_TERMS.get, current)))
+    start = end = 0
+    for length in lengths:
+        end += length
+        if end - start >= size and len(sets) < PARTS - 1:
+            sets.append(set(text_terms[start:end]))
+            start = end
+    if end > start:
+        sets.append(set(text_terms[start:end]))
     if len(sets) < 3:
         return b""
-    masks = bytearray([(1 << len(sets)) - 1])  # every part, then each keyword's
-    for term in terms:
-        mask = 0
-        for n, found in enumerate(sets):
-            if term in found:
-                mask |= 1 << n
-        masks.append(mask)
-    return bytes(masks)
+    # Each part's membership is one byte (0 or 1) per keyword; read as one big integer and
+    # shifted by the part's number, it lands on that bit of every keyword's byte at once (no
+    # carry: a byte never exceeds 1 << 7), so OR-ing the parts gives every mask in C.
+    total = 0
+    for n, found in enumerate(sets):
+        total |= int.from_bytes(bytes(map(found.__contains__, terms))) << n
+    return bytes([(1 << len(sets)) - 1]) + total.to_bytes(len(terms))  # all, then each keyword's
 
 
 def signature_pair(pair: tuple[str, str]) -> Signature:
