@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aggregator.dedupe.index import Doc, StoryIndex, place, signatures
+from aggregator.dedupe.index import Doc, StoryIndex, gc_paused, place, signatures
 from aggregator.dedupe.regroup import Placed, regroup
 
 # Documents without a date share one instant: only their content decides.
@@ -32,16 +32,17 @@ def group_documents(
     dict {id, title, text, published_at, source}; placement is the dedupe stage's (window,
     near-duplicates, same-event, then the second pass over the batch, `regroup`)."""
     rows = list(docs)
-    index = StoryIndex() if window is None else StoryIndex(window=window)
-    texts = [(str(d.get("title") or ""), str(d.get("text") or "")) for d in rows]
-    sigs = list(signatures(texts))
-    index.prime(sigs)  # as the stage does with its batch
-    batch: list[Placed] = []
-    for n, (row, sig) in enumerate(zip(rows, sigs, strict=True)):
-        doc = Doc(n, texts[n][0], "", _when(row.get("published_at")))
-        neighbours: dict[int, float] = {}
-        match, _ = place(index, doc, sig, n, neighbours=neighbours)
-        batch.append(Placed(doc, sig, n if match is None else match.story, match, neighbours))
-    final = regroup(index, batch, fixed=set())
+    with gc_paused():
+        index = StoryIndex() if window is None else StoryIndex(window=window)
+        texts = [(str(d.get("title") or ""), str(d.get("text") or "")) for d in rows]
+        sigs = list(signatures(texts))
+        index.prime(sigs)  # as the stage does with its batch
+        batch: list[Placed] = []
+        for n, (row, sig) in enumerate(zip(rows, sigs, strict=True)):
+            doc = Doc(n, texts[n][0], "", _when(row.get("published_at")))
+            neighbours: dict[int, float] = {}
+            match, _ = place(index, doc, sig, n, neighbours=neighbours)
+            batch.append(Placed(doc, sig, n if match is None else match.story, match, neighbours))
+        final = regroup(index, batch, fixed=set())
     founders = {story: rows[n]["id"] for n, (story, match) in enumerate(final) if match is None}
     return {row["id"]: founders[story] for row, (story, _) in zip(rows, final, strict=True)}

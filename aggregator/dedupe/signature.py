@@ -42,6 +42,8 @@ def _constants(label: str) -> np.ndarray:
 
 _A, _B = _constants("a"), _constants("b")
 _WORD = re.compile(r"\w+")
+# The same words in ASCII text (\w is [a-zA-Z0-9_] there), about a fifth faster to find.
+_ASCII_WORD = re.compile(r"\w+", re.ASCII)
 # Capitalised words after a lower-case word (or comma) are a name, not a sentence start.
 # (No look-behind: this form is about twice as fast.)
 _NAME = re.compile(r"[a-z,;] ([A-Z][a-z]\w*(?: [A-Z][a-z]\w*)*)")
@@ -213,7 +215,8 @@ def signature(title: str, text: str) -> Signature:
     paragraphs = _PARAGRAPH.split(folded)
     if len(paragraphs) < 3:
         paragraphs = folded.split("\n")
-    counted = [words for words in map(_WORD.findall, paragraphs) if words]
+    find = _ASCII_WORD.findall if folded.isascii() else _WORD.findall
+    counted = [words for words in map(find, paragraphs) if words]
     text_words = list(chain.from_iterable(counted))
     text_terms = _terms(text_words)
     names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}

@@ -31,6 +31,7 @@ from aggregator.dedupe.index import (
     Match,
     Signature,
     StoryIndex,
+    gc_paused,
     place,
     signatures,
 )
@@ -185,21 +186,24 @@ def _assign_all(run: _Run, jobs: list[tuple[int, int]], report: StageReport) -> 
             sigs = list(made)
             run.index.prime(sigs)
             first_entry, fixed = len(run.index._entries), set(run.index.stories)
-            batch: list[Placed] = []
-            found: dict[int, list[tuple[int, float]]] = {}  # item -> related stories
-            for row, (doc, _, _), sig in zip(ready, docs, sigs, strict=True):
-                # The same placement as group_documents: the index learns the item here.
-                neighbours: dict[int, float] = {}
-                key = run.next_temp
-                match, related = place(run.index, doc, sig, key, True, neighbours)
-                if match is None:
-                    run.next_temp -= 1
-                    found[row.id] = related
-                batch.append(
-                    Placed(doc, sig, key if match is None else match.story, match, neighbours)
-                )
-            # The second pass over the batch (merges, moves), then the stories as placed.
-            final = regroup(run.index, batch, fixed, first_entry)
+            # Placing allocates many small dicts and lists and frees none: the cyclic
+            # collector would walk the whole index again and again for nothing.
+            with gc_paused():
+                batch: list[Placed] = []
+                found: dict[int, list[tuple[int, float]]] = {}  # item -> related stories
+                for row, (doc, _, _), sig in zip(ready, docs, sigs, strict=True):
+                    # The same placement as group_documents: the index learns the item here.
+                    neighbours: dict[int, float] = {}
+                    key = run.next_temp
+                    match, related = place(run.index, doc, sig, key, True, neighbours)
+                    if match is None:
+                        run.next_temp -= 1
+                        found[row.id] = related
+                    batch.append(
+                        Placed(doc, sig, key if match is None else match.story, match, neighbours)
+                    )
+                # The second pass over the batch (merges, moves), then the stories as placed.
+                final = regroup(run.index, batch, fixed, first_entry)
             for row, (doc, _, item_rank), sig, (key, match) in zip(
                 ready, docs, sigs, final, strict=True
             ):
