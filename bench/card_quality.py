@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.extract import extract
-from aggregator.llm.roles import NO_NEXT_STEP, why_score
+from aggregator.llm.roles import NO_NEXT_STEP, stands_alone, why_score
 from aggregator.llm.segment import balanced, is_prose, is_whole
 from aggregator.settings import Settings
 from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput
@@ -61,6 +61,8 @@ def check(card: dict[str, Any], comments: list[str] = ()) -> Counter[str]:
 def roles_info(card: dict[str, Any]) -> Counter[str]:
     """Return which role slots of a card are empty or weak (information, not rule failures)."""
     tldr, info = card["tldr"], Counter()
+    info["cards"] += 1
+    info["hook_leans_or_asks"] += not stands_alone(card["hook"])
     if not card.get("key_takeaways"):  # a TL;DR-only card (short source): nothing deep to count
         return info
     info["cards_with_deep_insight"] += 1
@@ -124,6 +126,8 @@ def report(
         count = sum(1 for c in checked if c[rule])
         print(f"  cards with {rule:20s} {count:4d} ({rates[rule]:.1%})")
     seen = sum(info, Counter())
+    leaning = seen["hook_leans_or_asks"]
+    print(f"  hooks that lean on an earlier sentence or ask for input (information): {leaning}")
     if seen["cards_with_deep_insight"]:
         full = seen["cards_with_deep_insight"]
         print(f"  of {full} cards with deep insight (information, not failures):")

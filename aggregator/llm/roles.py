@@ -142,10 +142,39 @@ def usable(sentence: str) -> bool:
     return is_whole(sentence) and starts_whole(sentence) and balanced(sentence)
 
 
+# A hook is read first and alone: a sentence that leans on the one before it ("On the other
+# hand, ...", "It claims ...") is not one. A request to the reader ("Feedback welcome") is
+# neither a hook nor a reason.
+_LEANS = re.compile(
+    r"^[\"“‘']?(?:on the other hand|but|however|and|also|still|yet|so|instead|meanwhile|"
+    r"otherwise|then|it|its|it's|they|their|them|he|she|his|her|there|here|"
+    r"(?:this|that|these|those)(?! (?:week|month|year|morning|afternoon|evening|quarter|spring|"
+    r"summer|autumn|fall|winter)\b))\b",
+    re.I,
+)
+_REQUEST = re.compile(
+    r"^(?:feedback|thanks|thank you|edit|update|please|comments|any (?:thoughts|ideas|tips)|"
+    r"let me know|happy to)\b",
+    re.I,
+)
+
+
+def is_request(sentence: str) -> bool:
+    """Return True for a sentence that asks the reader for something (feedback, tips)."""
+    return bool(_REQUEST.match(sentence.strip()))
+
+
+def stands_alone(sentence: str) -> bool:
+    """Return False for a sentence that leans on an earlier one or asks the reader for input."""
+    return not (_LEANS.match(sentence.strip()) or is_request(sentence))
+
+
 def _hook_score(sentence: str, rank: float) -> float:
-    """Return a hook candidate's score: an event, central, short; one that needs cutting loses."""
+    """Return a hook candidate's score: an event, central, short, standing alone; one that
+    needs cutting or leans on an earlier sentence loses."""
     too_long = 3.0 if len(sentence) > HOOK_CHARS else 0.0
-    return event_score(sentence) + rank - len(sentence) / HOOK_CHARS - too_long
+    leans = 0.0 if stands_alone(sentence) else 3.0
+    return event_score(sentence) + rank - len(sentence) / HOOK_CHARS - too_long - leans
 
 
 def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles:
@@ -182,8 +211,13 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     )
     roles.why_it_matters = take(
         _best(good, taken, lambda i: why_score(sentences[i]) + rank[i], 2.0)
-        or _best(good, taken, lambda i: rank[i], -1)
     )
-    # The hook says what happened in the fewest words: short event sentences win.
+    # The hook says what happened in the fewest words: short event sentences win. It chooses
+    # before a why-it-matters without a cue, which in a post of a few sentences would
+    # otherwise take the one sentence that could open the card.
     roles.hook = take(_best(top, taken, lambda i: _hook_score(sentences[i], rank[i]), -99))
+    if roles.why_it_matters is None:
+        # Without a cue, the most central sentence left stands in, unless it is a request.
+        told = [i for i in good if not is_request(sentences[i])]
+        roles.why_it_matters = take(_best(told, taken, lambda i: rank[i], -1))
     return roles

@@ -96,3 +96,23 @@ def test_stakes_and_benefits_read_as_why_it_matters() -> None:
     assert why_score("The filing led to a two-week halt in sales.") >= 2
     # A plain description states no consequence.
     assert why_score("The card lists the training data in seven sections.") == 0
+
+
+def test_hook_stands_alone() -> None:
+    from aggregator.llm.roles import stands_alone
+
+    # Each of these was a demo hook: it leans on the sentence before it, or asks for input.
+    for leaning in (
+        "On the other hand, compute is about the only property of a model you can measure.",
+        "It claims a 40% cut in cooling energy compared with water loops.",
+        "Feedback welcome, especially on which languages to add to the sample set.",
+        "That is still good for a 34B model.",
+    ):
+        assert not stands_alone(leaning), leaning
+    assert stands_alone("This week Halvard Labs cut its prices by 60%.")
+    assert stands_alone(EVENT) and stands_alone(SPEC)
+    # An eventful, central sentence that leans on the one before loses the hook to one that
+    # does not.
+    leans = "It cut the price of Tern-2 by 60% to $1.20 per million tokens on Monday."
+    text = "\n\n".join([EVENT, leans, WHY, NEXT, FUTURE, SPEC])
+    assert build_card(TITLE, text).hook != leans
