@@ -61,7 +61,11 @@ _NEXT_STRONG = re.compile(
 _NEXT_WEAK = re.compile(
     r"\b(migrat\w*|pin\w*|before (?:\w+ )?\d{1,2}|by (?:\w+ )?\d{1,2}(?:st|nd|rd|th)?\b|"
     r"until (?:\w+ )?\d{1,2}(?:st|nd|rd|th)?\b|refund\w*|side by side|"
-    r"you can|watch for|worth (?:testing|reading|trying)|test\w* (?:it |them )?on your)\b",
+    r"you can|watch for|worth (?:testing|reading|trying)|test\w* (?:it |them )?on your|"
+    r"advice|recommend\w*|"
+    # advice spelled out as orders after a colon: "...: restrict what bots may promise"
+    r": (?:restrict|keep|check|review|audit|route|update|upgrade|test|ask|read|use|avoid|"
+    r"make sure|ensure|limit|log|document|disable|enable|rotate|patch|back up))\b",
     re.I,
 )
 _FUTURE_STRONG = re.compile(

@@ -116,3 +116,18 @@ def test_hook_stands_alone() -> None:
     leans = "It cut the price of Tern-2 by 60% to $1.20 per million tokens on Monday."
     text = "\n\n".join([EVENT, leans, WHY, NEXT, FUTURE, SPEC])
     assert build_card(TITLE, text).hook != leans
+
+
+def test_advice_spelled_out_is_a_next_step() -> None:
+    # A demo card showed lawyers' advice as "why it matters" and said the source stated no
+    # next step.
+    advice = (
+        "Practical advice from lawyers was consistent: restrict what support bots may promise, "
+        "and keep logs of every conversation."
+    )
+    assert next_score(advice) >= 2
+    # One weak cue is not enough: a committee recommending a bill is an event.
+    assert next_score("The committee recommended the bill to the full house.") < 2
+    assert next_score("It was recommended by the agency's Future Technologies Advisory Panel.") < 2
+    text = "\n\n".join([EVENT, WHY, advice, SPEC, FILLER])
+    assert build_card(TITLE, text).tldr.what_to_do_next == advice
