@@ -8,6 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from aggregator.recap.compose import StoryDigest, parse_week
 
+# Engagement adds at most this: less than twice the sources add (coverage 3 + growth 1), so a
+# busy Reddit thread on a story two outlets covered does not lead a week over one four
+# outlets covered (the demo's W49 recap did: a 2-source discussion over a 4-source launch).
+ENGAGEMENT_CAP = 3.0
+
 
 def rank_score(
     story: StoryDigest, weights: Mapping[str, float], week_end: datetime | None = None
@@ -16,11 +21,13 @@ def rank_score(
 
     Independent sources count most, then how much the story grew (items that joined
     it), then engagement where a source reports it (log-damped: a 14-point post does
-    not outrank a story two outlets covered), then recency within the week.
+    not outrank a story two outlets covered; capped below what twice the sources add, since
+    only some sources report it at all), then recency within the week.
     """
     coverage = 3.0 * math.log2(max(story.source_count, 1))
     growth = 1.0 * math.log2(max(story.item_count, story.source_count, 1))
     engagement = 0.6 * math.log1p(max(story.score, 0)) + 0.3 * math.log1p(max(story.comments, 0))
+    engagement = min(engagement, ENGAGEMENT_CAP)
     recency = 0.0
     if week_end is not None and story.published_at is not None:
         days = (week_end - story.published_at).total_seconds() / 86400

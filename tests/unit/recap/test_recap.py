@@ -133,6 +133,17 @@ def test_rank_prefers_two_sources_over_a_small_reddit_post() -> None:
     assert rank_score(newer, {}, end) > rank_score(covered, {}, end)  # recency counts a little
 
 
+def test_a_busy_thread_does_not_outrank_twice_the_sources() -> None:
+    end = datetime(2026, 12, 7, tzinfo=UTC)
+    thread = digest(1, source_count=2, item_count=2, score=400, comments=120,
+                    published_at=datetime(2026, 12, 5, tzinfo=UTC))  # fmt: skip
+    launch = digest(2, source_count=4, item_count=4, published_at=datetime(2026, 12, 2, tzinfo=UTC))
+    assert [s.id for s in select_stories([thread, launch], {}, 2, end)] == [2, 1]
+    # Engagement still counts between stories with the same coverage.
+    quiet = digest(3, source_count=2, item_count=2, published_at=datetime(2026, 12, 5, tzinfo=UTC))
+    assert rank_score(thread, {}, end) > rank_score(quiet, {}, end)
+
+
 def test_extractive_recap_folds_topics_beyond_six() -> None:
     stories = [digest(i, f"t{i}") for i in range(1, 10)]
     recap = extractive_recap("2026-W47", stories, {})
