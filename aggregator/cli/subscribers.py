@@ -137,6 +137,7 @@ def serve_unsubscribe(state: State, host: str, port: int) -> None:
     from aggregator.deliver.endpoint import make_app
     from aggregator.deliver.mail import secret_key
     from aggregator.deliver.store import remove_by_token
+    from aggregator.publish.server import until_stopped
 
     settings = state.settings()
     with subscriber_errors():
@@ -152,10 +153,10 @@ def serve_unsubscribe(state: State, host: str, port: int) -> None:
         except SubscriberError:
             return None
 
-    with make_server(host, port, make_app(unsubscribe, settings.site.title)) as server:
+    app = make_app(unsubscribe, settings.site.title)
+    with make_server(host, port, app) as server, until_stopped():
         click.echo(f"unsubscribe endpoint at http://{host}:{server.server_port}/ (Ctrl-C stops)")
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+        server.serve_forever()
 
 
 @click.command()

@@ -7,8 +7,9 @@ serves the site and every page it links to.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -134,8 +135,28 @@ def serve_site(
     return SiteServer(httpd, thread)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def until_stopped() -> Iterator[None]:
+    """Return a context that ends quietly on Ctrl-C or SIGTERM (`docker stop`, a service
+    manager), so that the caller's cleanup runs either way: a SIGTERM otherwise kills Python
+    at once, leaving worker processes' semaphores behind."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def serve_until_interrupted(server: SiteServer, echo: Callable[[str], None], what: str) -> None:
-    """Print where `what` is served and block until Ctrl-C (the caller stops the server)."""
-    echo(f"serving {what} at {server.url} (Ctrl-C stops)")
-    with contextlib.suppress(KeyboardInterrupt):
+    """Print where `what` is served and block until Ctrl-C or SIGTERM (the caller stops the
+    server)."""
+    with until_stopped():  # before the line that tells a caller it may stop us
+        echo(f"serving {what} at {server.url} (Ctrl-C stops)")
         server.thread.join()

@@ -94,3 +94,31 @@ def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
     # The intentional faults are labelled as such in the demo's output.
     expected = [line for line in output if line.strip().startswith("expected: ")]
     assert expected and "this example feed is broken on purpose" in "".join(expected)
+
+
+def test_demo_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    # `docker stop` and service managers send SIGTERM: the server stops as on Ctrl-C, exit 0,
+    # and its worker processes are shut down (not left to the resource tracker).
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGGREGATOR_", "OPENAI_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "demo", "--serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if line.startswith("serving "):
+                break
+        assert status_of(f"http://127.0.0.1:{port}/") == 200
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=30)
+        assert process.returncode == 0, errors
+        assert "leaked" not in errors and "Traceback" not in errors, errors
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
