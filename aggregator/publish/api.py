@@ -12,7 +12,7 @@ from aggregator.publish.render import iso_utc
 from aggregator.publish.sanitize import safe_url
 from aggregator.publish.views import SECTIONS, card_basis, engagement, thread_points, topic_names
 
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 TIMELINESS = ("time-bound", "evergreen")
 KINDS: tuple[str, ...] = get_args(Kind)
 ENTITY_TYPES: tuple[str, ...] = get_args(TypedEntity.model_fields["type"].annotation)
@@ -118,6 +118,8 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
             "prompt_name": meta.prompt_name,
             "prompt_version": meta.prompt_version,
             "content_hash": meta.content_hash,
+            # 1.2: why an extractive card stands in for the model's (null otherwise).
+            "fallback_reason": meta.fallback_reason,
         },
         "card": card_record(card, row),
         # 1.1: what the card was written from, and what the discussion adds (apart from it).

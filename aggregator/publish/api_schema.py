@@ -164,7 +164,16 @@ _ITEM = _obj(
                 "prompt_name": _nullable(_S),
                 "prompt_version": _nullable(_S),
                 "content_hash": _S,
-            }
+                "fallback_reason": {
+                    **_nullable(_S),
+                    "description": "Why this extractive card stands in for the model's (1.2): "
+                    "the model's failure or a pending Batch API answer; the model's card "
+                    "replaces it when it comes. Null for a model's card, for a site run "
+                    "offline, and in records written before 1.2.",
+                },
+            },
+            # fallback_reason is new in 1.2: records written by 1.1 lack it.
+            required=["mode", "model", "prompt_name", "prompt_version", "content_hash"],
         ),
         "card": {"$ref": "#/$defs/card"},
         "basis": {

@@ -89,6 +89,7 @@ class CardMeta:
     grounded_ratio: float
     content_hash: str
     updated_at: datetime
+    fallback_reason: str | None = None  # why an extractive card stands in for the model's
 
 
 @dataclass

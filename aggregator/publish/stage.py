@@ -210,6 +210,7 @@ def _load_chunk(
             Card.content_hash,
             Card.updated_at,
             Story.primary_item_id,
+            Card.fallback_reason,
         )
         .join(Story, Story.id == Card.story_id)
         .where(Card.story_id.in_(ids))
@@ -219,7 +220,7 @@ def _load_chunk(
     details = []
     for c in cards:
         story_items = sorted(items.get(c[0], []), key=lambda i: i.id != c[9])  # primary first
-        meta = pd.CardMeta(c[2], c[3], c[4], c[5], float(c[6] or 0), c[7], c[8])
+        meta = pd.CardMeta(c[2], c[3], c[4], c[5], float(c[6] or 0), c[7], c[8], c[10])
         row = rows[c[0]]
         details.append(pd.StoryDetail(row, c[1] or "{}", meta, story_items, list(row.related),
                                       history.get(c[0], {})))  # fmt: skip

@@ -51,13 +51,34 @@ def test_invalid_output_gets_a_labelled_stand_in_replaced_when_the_llm_succeeds(
     job = job_of(ctx, story)
     assert job.status == "pending" and "model output invalid" in job.last_error
     assert job.next_attempt_at > utcnow() + timedelta(minutes=119)
+    # Planners see why the card is a stand-in (API 1.2), and that a model's card replaced it.
+    generation = planner_record(ctx)["generation"]
+    assert generation["mode"] == "extractive"
+    assert "model output invalid" in generation["fallback_reason"]
     make_due(ctx)
     openai_server.enqueue(VALID)
     report = run_summarize(ctx)
     card = cards(ctx)[story]
     assert report.succeeded == 1 and card.mode == "llm" and card.revision == 2
     assert card.fallback_reason is None and job_of(ctx, story).status == "done"
+    generation = planner_record(ctx)["generation"]
+    assert generation["mode"] == "llm" and generation["fallback_reason"] is None
     ctx.engine.dispose()
+
+
+def planner_record(ctx: Context) -> dict:
+    """Return the one story's planner API record, checked against the published schema."""
+    import jsonschema
+
+    from aggregator.publish.api_schema import api_schema
+    from aggregator.publish.stage import export_records
+
+    with ctx.session() as session:
+        (record,) = export_records(session, settings=ctx.settings)
+    schema = api_schema("https://news.example.org/")
+    item_schema = {"$defs": schema["$defs"], **schema["$defs"]["item"]}
+    jsonschema.Draft202012Validator(item_schema).validate(record)
+    return record
 
 
 def test_exhausted_attempts_fall_back_but_a_transient_fault_retries_first(

@@ -126,7 +126,7 @@ def test_every_api_file_validates_against_the_schema(
     kinds = sorted(d["kind"] for d in docs)
     assert kinds.count("item") == 2 and "index" in kinds and "week" in kinds and "topic" in kinds
     index = json.loads((site_dir / "api/items.json").read_text(encoding="utf-8"))
-    assert index["version"] == "1.1" and index["total"] == 2
+    assert index["version"] == "1.2" and index["total"] == 2
     assert [w["week"] for w in index["weeks"]] == ["2026-W47", "2026-W46"]
     fresh, older = index["items"]
     assert fresh["engagement"] == {

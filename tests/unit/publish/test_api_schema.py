@@ -20,7 +20,7 @@ def test_api_schema_rejects_an_item_without_permalink() -> None:
     schema = api_schema("https://news.example.org/")
     validator = jsonschema.Draft202012Validator(schema)
     doc = {
-        "version": "1.1",
+        "version": "1.2",
         "kind": "item",
         "site": {"title": "S", "url": "https://x.org/", "schema": "https://x.org/api/schema.json"},
         "item": {"id": "x"},
