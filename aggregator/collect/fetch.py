@@ -27,6 +27,7 @@ from aggregator.collect.transport import (
     default_resolver,
     parse_retry_after,
     request_deadline,
+    resolve_by_deadline,
 )
 from aggregator.collect.urls import IPAddress, blocked_reason, parse_ip_host
 from aggregator.settings import FetchSettings
@@ -177,13 +178,16 @@ class Fetcher:
         literal = parse_ip_host(host)
         if literal is not None:
             addresses = [str(literal)]
-        elif self.settings.allow_private_networks:
-            return [host]
         else:
             try:
-                addresses = self._resolver(host, port)
+                # The lookup counts against the request's time like the rest of it.
+                addresses = resolve_by_deadline(self._resolver, host, port)
+            except TimeoutError:
+                raise
             except OSError as exc:
                 raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        if self.settings.allow_private_networks:
+            return addresses
         for address in addresses:
             ip = parse_ip_host(address)
             reason = self._refusal(ip, port) if ip else f"refused: unusable address {address!r}"

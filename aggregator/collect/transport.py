@@ -12,6 +12,8 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
@@ -33,6 +35,25 @@ def default_resolver(host: str, port: int) -> list[str]:
     """Return the addresses a host name resolves to, in resolver order, without duplicates."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+# getaddrinfo cannot be given a timeout: a lookup runs on one of these threads while the request
+# waits at most until its deadline. A lookup that hangs keeps its thread until the system
+# resolver gives up (its own timeouts); the pool's size bounds how many can.
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dns")
+
+
+def resolve_by_deadline(resolve: Resolver, host: str, port: int) -> list[str]:
+    """Return resolve(host, port), given up (TimeoutError) at the request's deadline."""
+    deadline = getattr(_clock, "deadline", None)
+    if deadline is None:
+        return resolve(host, port)
+    future = _LOOKUPS.submit(resolve, host, port)
+    try:
+        return future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout:
+        future.cancel()  # still queued: never runs
+        raise TimeoutError(f"looking up {host} took past the request's deadline") from None
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

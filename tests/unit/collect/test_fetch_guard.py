@@ -90,3 +90,30 @@ def test_fetcher_user_agent_names_service_and_site() -> None:
     client = Fetcher(FetchSettings(), "https://news.example.org/", "Signal")
     assert "Signal" in client.user_agent and "https://news.example.org/" in client.user_agent
     client.close()
+
+
+def test_a_hung_dns_lookup_ends_at_the_request_deadline() -> None:
+    # getaddrinfo has no timeout of its own: a lookup that hangs must not hold the fetch (and
+    # its host slot) past the request's time. The resolver here hangs for 5 s.
+    import threading
+    import time
+
+    released = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        released.wait(5)
+        return ["93.184.216.34"]
+
+    client = Fetcher(
+        FetchSettings(allow_private_networks=False, timeout=0.5), "https://n.example/",
+        resolver=hanging,
+    )  # fmt: skip
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError) as caught:
+            client.fetch("https://slow-dns.example/feed.xml")
+    finally:
+        released.set()
+        client.close()
+    assert caught.value.kind == "timeout"
+    assert time.monotonic() - started < 2.0
