@@ -151,7 +151,8 @@ def usable(sentence: str) -> bool:
 # neither a hook nor a reason.
 _LEANS = re.compile(
     r"^[\"“‘']?(?:on the other hand|but|however|and|also|still|yet|so|instead|meanwhile|"
-    r"otherwise|then|it|its|it's|they|their|them|he|she|his|her|there|here|"
+    r"otherwise|then|it|its|it's|they|their|them|he|she|his|her|here|such|another|both|"
+    r"neither|others|the (?:exception|latter|former|same|rest|others)|"
     r"(?:this|that|these|those)(?! (?:week|month|year|morning|afternoon|evening|quarter|spring|"
     r"summer|autumn|fall|winter)\b))\b",
     re.I,

@@ -107,9 +107,11 @@ def test_hook_stands_alone() -> None:
         "It claims a 40% cut in cooling energy compared with water loops.",
         "Feedback welcome, especially on which languages to add to the sample set.",
         "That is still good for a 34B model.",
+        "The exception is anything that needs the newest memory stacks.",
     ):
         assert not stands_alone(leaning), leaning
     assert stands_alone("This week Halvard Labs cut its prices by 60%.")
+    assert stands_alone("There is no public benchmark for long-context retrieval at 4-bit.")
     assert stands_alone(EVENT) and stands_alone(SPEC)
     # An eventful, central sentence that leans on the one before loses the hook to one that
     # does not.
