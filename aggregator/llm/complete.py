@@ -21,6 +21,7 @@ from aggregator.llm.output import (
     ModeRejected,
     OutputError,
     OutputMode,
+    fitted_completion,
     schema_hash,
     strict_schema,
 )
@@ -61,7 +62,8 @@ async def acomplete_structured(
     Output modes fall back json_schema -> json_object (schema attached) -> json_object
     -> text (unless `[llm] structured_output` pins one) and the one that works is
     remembered per server; a reply cut off at the length limit, or an
-    input too long for the context, is retried once with `shorten(variables)`;
+    input too long for the context, is retried once with `shorten(variables)` (an overflow
+    whose error states the context's size first gets a completion budget that fits it);
     `follow_up` turns (a previous reply and feedback) extend the conversation.
     Raises LLMError (BudgetExceeded when the budget has no room) carrying the records.
     """
@@ -133,8 +135,15 @@ async def _converse(
             exc.records = records
             if isinstance(exc, ModeRejected) and talk.next_mode():
                 continue
-            if isinstance(exc, ContextOverflow) and talk.shorter():
-                continue
+            if isinstance(exc, ContextOverflow):
+                # A small local context (llama.cpp's 2048 by default): first ask for a shorter
+                # answer if the server says how much room the input leaves, then cut the input.
+                fitted = fitted_completion(str(exc), max_tokens)
+                if fitted is not None:
+                    max_tokens = fitted
+                    continue
+                if talk.shorter():
+                    continue
             raise
         records += reply.records
         try:

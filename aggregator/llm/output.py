@@ -238,6 +238,27 @@ def is_mode_rejection(status: int, message: str) -> bool:
     return bool(_MODE_WORDS.search(message)) and not is_context_overflow(status, message)
 
 
+# OpenAI's wording, which llama-cpp-python's and vLLM's servers copy: "This model's maximum
+# context length is 2048 tokens. However, you requested 3727 tokens (2127 in the messages,
+# 1600 in the completion)."
+_CONTEXT_NUMBERS = re.compile(
+    r"maximum context length is (\d+) tokens.*?\((\d+) in the messages", re.I | re.S
+)
+MIN_COMPLETION = 512  # below this a card does not fit: the input is shortened instead
+_SPARE_TOKENS = 8  # counting differences between the server's tokenizer and its report
+
+
+def fitted_completion(message: str, max_tokens: int) -> int | None:
+    """Return a smaller completion budget that fits the context a server's overflow error
+    states (its limit minus the messages' tokens), or None when it states none or too little
+    would be left."""
+    found = _CONTEXT_NUMBERS.search(message)
+    if found is None:
+        return None
+    room = int(found.group(1)) - int(found.group(2)) - _SPARE_TOKENS
+    return room if MIN_COMPLETION <= room < max_tokens else None
+
+
 def is_context_overflow(status: int, message: str) -> bool:
     """Return True when a 400 says the input is longer than the model's context."""
     lowered = message.lower()
