@@ -9,19 +9,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 CARD_SCHEMA_VERSION = 1
 
 
+def clip(value: str, limit: int) -> str:
+    """Return the text with its whitespace folded, cut at a word boundary with "…" when it is
+    longer than `limit` characters."""
+    value = " ".join(value.split())
+    if len(value) <= limit:
+        return value
+    return value[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+
+
 def clip_text(limit: int) -> BeforeValidator:
     """Return a validator that cuts an over-long string at a word boundary (models overshoot)."""
-
-    def clip(value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        value = " ".join(value.split())
-        if len(value) <= limit:
-            return value
-        cut = value[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
-        return cut + "…"
-
-    return BeforeValidator(clip)
+    return BeforeValidator(lambda value: clip(value, limit) if isinstance(value, str) else value)
 
 
 class _Strict(BaseModel):

@@ -19,7 +19,15 @@ from aggregator.llm.extractive import build_card
 from aggregator.llm.output import BudgetExceeded, LLMError, strict_schema
 from aggregator.llm.prompts import Prompt, load_prompt
 from aggregator.llm.roles import NO_NEXT_STEP
-from aggregator.llm.schema import Basis, Card, CardDraft, CardMeta, Discussion, TopicScore
+from aggregator.llm.schema import (
+    Basis,
+    Card,
+    CardDraft,
+    CardMeta,
+    Discussion,
+    TopicScore,
+    clip,
+)
 from aggregator.llm.sentences import IdCardDraft, Numbered, number_sentences, resolve_ids
 from aggregator.llm.tokens import count_tokens, truncate_to_tokens
 from aggregator.settings import Settings, Topic
@@ -84,10 +92,7 @@ def titled(draft: CardDraft, story: StoryInput) -> CardDraft:
     """Return the draft with a title: its own, else the article's (clipped like a model's)."""
     if draft.title.strip():
         return draft
-    title = " ".join(story.title.split()) or "Untitled"
-    if len(title) > 100:
-        title = title[:99].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
-    return draft.model_copy(update={"title": title})
+    return draft.model_copy(update={"title": clip(story.title, 100) or "Untitled"})
 
 
 def topics_block(topics: Sequence[Topic]) -> str:
