@@ -197,9 +197,12 @@ class StoryIndex:
         self._refresh()
         value = self._idf.get(term)
         if value is None:
-            value = math.log((self._df_docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
-            self._idf[term] = value
+            value = self._idf[term] = self._idf_of(term)
         return value
+
+    def _idf_of(self, term: str) -> float:
+        """Return a term's IDF computed from the document frequencies (not the table)."""
+        return math.log((self._df_docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
 
     def _weighted(self, sig: Signature) -> tuple[dict[str, float], float]:
         """Return the signature's IDF-weighted keyword vector and its norm (cached)."""
@@ -211,10 +214,8 @@ class StoryIndex:
             return cached[1], cached[2]
         keywords, known = sig.keywords, self._idf
         missing = set(keywords).difference(known)  # (a dict argument: looked up, not walked)
-        if missing:  # terms not weighed since the table was started: all at once
-            size, df = self._df_docs + 1, self._df
-            for term in missing:
-                known[term] = math.log(size / (df.get(term, 0) + 1)) + 1.0
+        for term in missing:  # terms not weighed since the table was started
+            known[term] = self._idf_of(term)
         weights = map(mul, keywords.values(), map(known.__getitem__, keywords))
         vector = dict(zip(keywords, weights, strict=True))  # all in C
         if len(vector) > VECTOR_TERMS:  # the rarest terms carry the event; drop the rest
@@ -384,9 +385,6 @@ class StoryIndex:
         since = (when - 2 * self.window).timestamp()
         vector, norm = self._weighted(sig)
         weighted, stories, window = self._weighted, self.stories, self.window
-        # Nothing below changes the IDF table: a cached vector of this generation is current
-        # (and on a large index every cached vector is, see _weighted).
-        generation, frozen = self._generation, self._idf_size >= 500
         for entry_id in sorted(self._candidates(sig, since)):
             story, other, item = self._entries[entry_id]
             entry = stories[story]
@@ -397,10 +395,8 @@ class StoryIndex:
                 if best is None or near > best.score:
                     best = Match(story, "near-duplicate", near, item)
                 continue
-            cached = other.weighted  # _weighted's cache, read here without the call
-            if cached is None or (cached[0] != generation and not frozen):
-                cached = (generation, *weighted(other))
-            cosine = dot(vector, cached[1]) / (norm * cached[2])
+            other_vector, other_norm = weighted(other)
+            cosine = dot(vector, other_vector) / (norm * other_norm)
             if story not in closest or cosine > closest[story][0]:
                 closest[story] = (cosine, item, other)
         for story, (cosine, item, other) in closest.items():
