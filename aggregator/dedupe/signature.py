@@ -136,17 +136,10 @@ def _terms(words: list[str]) -> list[str]:
 _WEIGHTS: dict[float, float] = {}  # sublinear weight per count (counts are few and small)
 
 
-def keywords(
-    title_words: list[str],
-    text_words: list[str],
-    names: set[str],
-    text_terms: list[str] | None = None,
-) -> dict[str, float]:
+def keywords(title_words: list[str], text_terms: list[str], names: set[str]) -> dict[str, float]:
     """Return the MAX_KEYWORDS heaviest stemmed terms with their sublinear weights: counts
-    (title words count more), names boosted, numbers kept. `text_terms`, when given, are the
-    text words' terms (`_terms(text_words)`), already looked up."""
-    if text_terms is None:
-        text_terms = _terms(text_words[:MAX_TEXT_WORDS])
+    of the text's terms (`_terms` of its words; the first MAX_TEXT_WORDS count), title words
+    counting more, names boosted, numbers kept."""
     counts = Counter(text_terms[:MAX_TEXT_WORDS])  # counted in C
     counts.pop("", None)
     titled = Counter(_terms(title_words))
@@ -220,7 +213,7 @@ def signature(title: str, text: str) -> Signature:
     text_words = list(chain.from_iterable(counted))
     text_terms = _terms(text_words)
     names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}
-    terms = keywords(title_words, text_words, names, text_terms)
+    terms = keywords(title_words, text_terms, names)
     return Signature(
         minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]),
         terms,
