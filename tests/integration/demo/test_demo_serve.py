@@ -48,12 +48,12 @@ def status_of(url: str) -> int:
         return exc.code
 
 
-def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
-    port = free_port()
+def serve_demo(folder: Path, port: int) -> subprocess.Popen:
+    """Return `aggregator demo --serve --port PORT` started in `folder`, pipes open."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGGREGATOR_", "OPENAI_"))}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "aggregator", "demo", "--serve", "--port", str(port)],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -62,6 +62,11 @@ def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
         # and a child would inherit that (then Python never raises KeyboardInterrupt).
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
+    port = free_port()
+    process = serve_demo(tmp_path, port)
     try:
         output = []
         for line in process.stdout:  # type: ignore[union-attr]
@@ -100,15 +105,7 @@ def test_demo_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     # `docker stop` and service managers send SIGTERM: the server stops as on Ctrl-C, exit 0,
     # and its worker processes are shut down (not left to the resource tracker).
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGGREGATOR_", "OPENAI_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", "demo", "--serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = serve_demo(tmp_path, port)
     try:
         for line in process.stdout:  # type: ignore[union-attr]
             if line.startswith("serving "):

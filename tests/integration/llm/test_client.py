@@ -97,31 +97,32 @@ def test_client_length_cutoff_retries_once_with_shorter_input(openai_server: Fak
     assert result.records[0].status == "truncated"
 
 
+def after_overflow(server: FakeOpenAI, in_messages: int) -> tuple[dict, dict]:
+    """Return the bodies of the two requests of an ask whose first answer is a 2048-token
+    context overflow (OpenAI's wording, `in_messages` tokens of input), the second a card."""
+    overflow = ("This model's maximum context length is 2048 tokens. However, you requested "
+                f"{in_messages + 1200} tokens ({in_messages} in the messages, 1200 in the "
+                "completion).")  # fmt: skip
+    server.enqueue(Reply(status=400, error=overflow), VALID)
+    shorten = lambda v: {**v, "text": v["text"].split("\n\n")[0]}  # noqa: E731
+    assert ask(server, shorten=shorten).value.title == VALID["title"]
+    first, second = (r["body"] for r in server.requests)
+    return first, second
+
+
 def test_client_fits_the_answer_into_a_small_context_before_cutting_the_input(
     openai_server: FakeOpenAI,
 ):
     # llama-cpp-python's server (n_ctx 2048 by default) words its overflow like OpenAI's:
     # v3 (1,600 output tokens) lost 14 of 18 eval cards to it.
-    overflow = ("This model's maximum context length is 2048 tokens. However, you requested "
-                "2327 tokens (1127 in the messages, 1200 in the completion).")  # fmt: skip
-    openai_server.enqueue(Reply(status=400, error=overflow), VALID)
-    shorten = lambda v: {**v, "text": v["text"].split("\n\n")[0]}  # noqa: E731
-    result = ask(openai_server, shorten=shorten)
-    assert result.value.title == VALID["title"]
-    first, second = (r["body"] for r in openai_server.requests)
+    first, second = after_overflow(openai_server, in_messages=1127)
     assert first["max_tokens"] == 1200  # v1's own limit
     assert second["max_tokens"] == 2048 - 1127 - 8
     assert first["messages"] == second["messages"]  # the article was not cut
 
 
 def test_client_cuts_the_input_when_too_little_room_is_left(openai_server: FakeOpenAI):
-    overflow = ("This model's maximum context length is 2048 tokens. However, you requested "
-                "3300 tokens (2100 in the messages, 1200 in the completion).")  # fmt: skip
-    openai_server.enqueue(Reply(status=400, error=overflow), VALID)
-    shorten = lambda v: {**v, "text": v["text"].split("\n\n")[0]}  # noqa: E731
-    result = ask(openai_server, shorten=shorten)
-    assert result.value.title == VALID["title"]
-    first, second = (r["body"] for r in openai_server.requests)
+    first, second = after_overflow(openai_server, in_messages=2100)
     assert second["max_tokens"] == 1200 and first["messages"] != second["messages"]
 
 
