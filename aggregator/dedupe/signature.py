@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import string
 import unicodedata
 import zlib
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
@@ -42,11 +44,14 @@ def _constants(label: str) -> np.ndarray:
 
 _A, _B = _constants("a"), _constants("b")
 _WORD = re.compile(r"\w+")
-# The same words in ASCII text (\w is [a-zA-Z0-9_] there), about a fifth faster to find.
-_ASCII_WORD = re.compile(r"\w+", re.ASCII)
+# The same words in ASCII text (\w is [a-zA-Z0-9_] there): every other ASCII character becomes
+# a space and str.split finds the runs (a quarter less time than the regex on ECB+).
+_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+_ASCII_SPACES = str.maketrans({c: c if c in _WORD_CHARS else " " for c in map(chr, range(128))})
 # Capitalised words after a lower-case word (or comma) are a name, not a sentence start.
-# (No look-behind: this form is about twice as fast.)
-_NAME = re.compile(r"[a-z,;] ([A-Z][a-z]\w*(?: [A-Z][a-z]\w*)*)")
+# The pattern starts with its space so that the engine can skip to the next space (about twice
+# as fast as starting with the class before it; a look-behind checks that class).
+_NAME = re.compile(r" (?<=[a-z,;] )([A-Z][a-z]\w*(?: [A-Z][a-z]\w*)*)")
 _STOP_WORDS = """a about after again all also an and any are as at be been before being but by can could
     did do does for from had has have he her his how i if in into is it its just may me more
     most my new no not now of on one only or other our out over said says she so some such than
@@ -66,9 +71,12 @@ _TOKEN_HASHES: dict[str, int] = {}  # crc32 per token, memoised (bounded)
 
 def _token_hashes(words: list[str]) -> list[int]:
     """Return the crc32 of each token (stable across processes, unlike hash())."""
-    out = list(map(_TOKEN_HASHES.get, words))  # map with a dict lookup runs in C
-    if None not in out:
-        return out  # type: ignore[return-value]
+    try:
+        # In C; most tokens were met before. (Catching the first new one is cheaper than
+        # looking for None among the results: comparing a str with None is slow.)
+        return list(map(_TOKEN_HASHES.__getitem__, words))
+    except KeyError:
+        out = list(map(_TOKEN_HASHES.get, words))
     for i, value in enumerate(out):
         if value is None:
             value = out[i] = zlib.crc32(words[i].encode("utf-8"))
@@ -84,7 +92,8 @@ _LOW32, _SHIFT = np.uint64(0xFFFFFFFF), np.uint64(32)
 
 def minhash(words: list[str]) -> np.ndarray:
     """Return the NUM_PERM MinHash values (uint32) of a token list's 3-shingles."""
-    hashes = np.array(_token_hashes(words), dtype=np.uint64)
+    # (Through array.array: numpy converts a list of ints one by one, array in one C loop.)
+    hashes = np.frombuffer(array("Q", _token_hashes(words)), dtype=np.uint64)
     if len(hashes) >= SHINGLE:
         # A shingle's hash mixes its tokens' hashes.
         shingles = (hashes[:-2] * _MIX1 ^ hashes[1:-1] * _MIX2 ^ hashes[2:]) & _LOW32
@@ -125,15 +134,16 @@ def _term(word: str) -> str:
 
 def _terms(words: list[str]) -> list[str]:
     """Return each word's term ("" for a stop word)."""
-    # The lookups run in C (map over a dict's get); Python only sees words met for the first
-    # time.
-    terms = list(map(_TERMS.get, words))
-    if None in terms:
-        terms = [t if t is not None else _term(w) for t, w in zip(terms, words, strict=True)]
-    return terms  # type: ignore[return-value]
+    # The lookups run in C (map over the memo); Python only sees words met for the first time.
+    try:
+        return list(map(_TERMS.__getitem__, words))
+    except KeyError:
+        terms = list(map(_TERMS.get, words))
+    return [t if t is not None else _term(w) for t, w in zip(terms, words, strict=True)]
 
 
 _WEIGHTS: dict[float, float] = {}  # sublinear weight per count (counts are few and small)
+_BOOSTED: dict[float, float] = {}  # a name's weight per weight (x NAME_BOOST)
 
 
 def keywords(title_words: list[str], text_terms: list[str], names: set[str]) -> dict[str, float]:
@@ -152,10 +162,11 @@ def keywords(title_words: list[str], text_terms: list[str], names: set[str]) -> 
         return {}
     chosen, values = zip(*top, strict=True)
     for count in set(values).difference(_WEIGHTS):  # counts met the first time
-        _WEIGHTS[count] = round(1.0 + math.log(count), 3)
+        weight = _WEIGHTS[count] = round(1.0 + math.log(count), 3)
+        _BOOSTED[weight] = round(weight * NAME_BOOST, 3)
     out = dict(zip(chosen, map(_WEIGHTS.__getitem__, values), strict=True))  # all in C
-    for term in names.intersection(out):
-        out[term] = round(out[term] * NAME_BOOST, 3)
+    boosted = names.intersection(out)
+    out.update(zip(boosted, map(_BOOSTED.__getitem__, map(out.__getitem__, boosted)), strict=True))
     return out
 
 
@@ -198,6 +209,11 @@ class Signature:
         return cls(minhash, keywords, int(data.get("item") or 0), parts)
 
 
+def _ascii_words(text: str) -> list[str]:
+    """Return the words of an ASCII text: the same as `_WORD.findall`, faster."""
+    return text.translate(_ASCII_SPACES).split()
+
+
 def signature(title: str, text: str) -> Signature:
     """Return the signature of a document from its title and text."""
     text = unicodedata.normalize("NFKC", text[:20_000])
@@ -208,11 +224,11 @@ def signature(title: str, text: str) -> Signature:
     paragraphs = _PARAGRAPH.split(folded)
     if len(paragraphs) < 3:
         paragraphs = folded.split("\n")
-    find = _ASCII_WORD.findall if folded.isascii() else _WORD.findall
+    find = _ascii_words if folded.isascii() else _WORD.findall
     counted = [words for words in map(find, paragraphs) if words]
     text_words = list(chain.from_iterable(counted))
     text_terms = _terms(text_words)
-    names = {_term(name) for run in set(_NAME.findall(text)) for name in run.casefold().split()}
+    names = set(_terms(" ".join(set(_NAME.findall(text))).casefold().split()))
     terms = keywords(title_words, text_terms, names)
     return Signature(
         minhash(title_words + text_words[:MAX_SIGNATURE_TOKENS]),
