@@ -13,7 +13,6 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -156,11 +155,12 @@ def keywords(title_words: list[str], text_terms: list[str], names: set[str]) -> 
     titled.pop("", None)
     for term, count in titled.items():
         counts[term] += count * TITLE_WEIGHT
-    # sorted (C, stable) is faster than most_common's heap here and keeps the same order.
-    top = sorted(counts.items(), key=itemgetter(1), reverse=True)[:MAX_KEYWORDS]
-    if not top:
+    # sorted (C, stable) is faster than most_common's heap here and keeps the same order;
+    # sorting the terms alone (not (term, count) pairs) saves making and unpacking the pairs.
+    chosen = sorted(counts, key=counts.__getitem__, reverse=True)[:MAX_KEYWORDS]
+    if not chosen:
         return {}
-    chosen, values = zip(*top, strict=True)
+    values = list(map(counts.__getitem__, chosen))
     for count in set(values).difference(_WEIGHTS):  # counts met the first time
         weight = _WEIGHTS[count] = round(1.0 + math.log(count), 3)
         _BOOSTED[weight] = round(weight * NAME_BOOST, 3)
