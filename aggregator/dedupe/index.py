@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from heapq import nlargest
+from itertools import chain
 from operator import itemgetter, mul
 
 from aggregator.dedupe.signature import (
@@ -351,13 +352,14 @@ class StoryIndex:
         # in every posting list; an approximate start only widens or narrows the search a little.
         first = bisect_left(self._entry_times, since)
         common = max(50, (len(self._entries) - first) // 10)  # frequent in the window: no signal
-        counts: Counter[int] = Counter()
+        found_in = []
         for term in ranked[:QUERY_KEYWORDS]:
             posting = self._postings.get(term)
             if posting:
                 start = bisect_left(posting, first)
                 if len(posting) - start <= common:
-                    counts.update(posting[start:])
+                    found_in.append(posting[start:])
+        counts = Counter(chain.from_iterable(found_in))  # one count, in the same order
         # The MAX_CANDIDATES most shared (ties: first counted first), as most_common would.
         pairs = [p for p in counts.items() if p[1] >= 2]
         shared = nlargest(MAX_CANDIDATES, pairs, key=itemgetter(1))
