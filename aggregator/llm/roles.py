@@ -174,6 +174,11 @@ def stands_alone(sentence: str) -> bool:
     return not (_LEANS.match(sentence.strip()) or is_request(sentence))
 
 
+def fits_hook(sentence: str) -> bool:
+    """Return True for a sentence that can open a card as is: short enough, standing alone."""
+    return len(sentence) <= HOOK_CHARS and stands_alone(sentence)
+
+
 def _hook_score(sentence: str, rank: float) -> float:
     """Return a hook candidate's score: an event, central, short, standing alone; one that
     needs cutting or leans on an earlier sentence loses."""
@@ -220,7 +225,16 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     # The hook says what happened in the fewest words: short event sentences win. It chooses
     # before a why-it-matters without a cue, which in a post of a few sentences would
     # otherwise take the one sentence that could open the card.
-    roles.hook = take(_best(top, taken, lambda i: _hook_score(sentences[i], rank[i]), -99))
+    hook_score = lambda i: _hook_score(sentences[i], rank[i])  # noqa: E731
+    hook = _best(top, taken, hook_score, -99)
+    if hook is None or not fits_hook(sentences[hook]):
+        # Every central sentence is too long or leans on another: a less central one that
+        # fits and stands alone opens the card better than a cut or a dangling one.
+        rest = [i for i in good if i not in top and fits_hook(sentences[i])]
+        wider = _best(rest, taken, hook_score, -99)
+        if wider is not None and (hook is None or hook_score(wider) > hook_score(hook)):
+            hook = wider
+    roles.hook = take(hook)
     if roles.why_it_matters is None:
         # Without a cue, the most central sentence left stands in, unless it is a request.
         told = [i for i in good if not is_request(sentences[i])]

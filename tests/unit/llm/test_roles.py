@@ -133,3 +133,27 @@ def test_advice_spelled_out_is_a_next_step() -> None:
     assert next_score("It was recommended by the agency's Future Technologies Advisory Panel.") < 2
     text = "\n\n".join([EVENT, WHY, advice, SPEC, FILLER])
     assert build_card(TITLE, text).tldr.what_to_do_next == advice
+
+
+def test_hook_looks_past_the_central_sentences_when_none_can_open_the_card() -> None:
+    from aggregator.llm.roles import HOOK_CHARS, assign_roles
+
+    # The six most central sentences are all too long for a hook or lean on another (a demo
+    # card opened with '"But if your insurer won't cover you ..."'): a less central sentence
+    # that fits and stands alone opens the card instead.
+    long = [
+        f"{EVENT[:-1]}, {part}, according to the company's filing and two people briefed on it."
+        for part in (
+            "a move analysts had expected since the spring",
+            "which undercuts every rival listed on the public price boards",
+            "after a quarter in which its revenue from the API grew by half",
+            "while the older Tern-1 model keeps its price until the end of the year",
+            "with discounts of a further 10% for customers who commit to a year of use",
+        )
+    ]
+    leaning = "But buyers say the cut matters less than the new context window."
+    plain = "Halvard Labs has 40 employees and is based in Rensburg."
+    sentences = [*long, leaning, plain, FILLER]
+    assert all(len(s) > HOOK_CHARS for s in long)
+    roles = assign_roles(sentences, [0.9, 0.8, 0.7, 0.6, 0.5, 0.85, 0.2, 0.1])
+    assert sentences[roles.hook] in (plain, FILLER)
