@@ -150,17 +150,28 @@ def _run_pipeline(
                 for s in broken
             ]
             fallbacks = session.execute(
-                select(Item.url, Article.error)
+                select(Item.url, Article.error, Article.method, Article.word_count)
                 .join(Article, Article.item_id == Item.id)
                 .where(Article.error.is_not(None))
             ).all()
             faults += [
-                ("article", url, f"article {url}: {error} (the feed's own text was used)")
-                for url, error in fallbacks
+                ("article", url, f"article {url}: {error} ({_what_was_used(method, words)})")
+                for url, error, method, words in fallbacks
             ]
     finally:
         ctx.engine.dispose()
     return reports, counts, faults
+
+
+def _what_was_used(method: str, words: int) -> str:
+    """Return what a card was made from when its article had an error or a warning."""
+    if not words:
+        return "no text in the page or the feed: the card shows the title"
+    if method.startswith("feed"):
+        return f"the feed's own text was used: {words} words"
+    if method.startswith("reddit"):
+        return f"the post's own text was used: {words} words"
+    return f"{words} words of the page were kept"
 
 
 def _fault_lines(faults: list[tuple[str, str, str]], base_url: str) -> list[str]:

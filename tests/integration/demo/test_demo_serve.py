@@ -99,6 +99,11 @@ def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
     # The intentional faults are labelled as such in the demo's output.
     expected = [line for line in output if line.strip().startswith("expected: ")]
     assert expected and "this example feed is broken on purpose" in "".join(expected)
+    # Each dead link says what its card was made from: the feed's text, or the title alone
+    # (Ferrite #110's feed entry is the one the broken feed cut off).
+    dead = {line.split("/examples/")[1].split(":")[0]: line for line in expected if "404" in line}
+    assert "(the feed's own text was used: " in dead["tensorwire/news/tessellate-series-b-retrieval"]
+    assert "the card shows the title" in dead["ferrite/issues/issue-110-substations"]
 
 
 def test_demo_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
