@@ -63,6 +63,11 @@ def roles_info(card: dict[str, Any]) -> Counter[str]:
     tldr, info = card["tldr"], Counter()
     info["cards"] += 1
     info["hook_leans_or_asks"] += not stands_alone(card["hook"])
+    # A why or next step that leans on the sentence before it reads as if about what changed
+    # (allowed only when it follows that sentence in the source, which a card does not show).
+    info["tldr_part_leans"] += sum(
+        not stands_alone(tldr[k]) for k in ("why_it_matters", "what_to_do_next")
+    )
     if not card.get("key_takeaways"):  # a TL;DR-only card (short source): nothing deep to count
         return info
     info["cards_with_deep_insight"] += 1
@@ -128,6 +133,8 @@ def report(
     seen = sum(info, Counter())
     leaning = seen["hook_leans_or_asks"]
     print(f"  hooks that lean on an earlier sentence or ask for input (information): {leaning}")
+    parts = seen["tldr_part_leans"]
+    print(f"  why/next parts that lean on an earlier sentence (information): {parts}")
     if seen["cards_with_deep_insight"]:
         full = seen["cards_with_deep_insight"]
         print(f"  of {full} cards with deep insight (information, not failures):")

@@ -216,11 +216,18 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     future.sort(key=lambda i: -(future_score(sentences[i]) + rank[i]))
     roles.future = sorted(future[:2])
     taken.update(roles.future)
+    # The TL;DR shows its parts one after another under what changed: a part that leans on
+    # the sentence before it ("It claims ...", "That is still good ...") would read as if it
+    # were about what changed. It may only follow that very sentence.
+    after = roles.what_changed
+    clear = [
+        i for i in good if stands_alone(sentences[i]) or (after is not None and i == after + 1)
+    ]
     roles.what_to_do_next = take(
-        _best(good, taken, lambda i: next_score(sentences[i]) + rank[i] / 2, 2.0)
+        _best(clear, taken, lambda i: next_score(sentences[i]) + rank[i] / 2, 2.0)
     )
     roles.why_it_matters = take(
-        _best(good, taken, lambda i: why_score(sentences[i]) + rank[i], 2.0)
+        _best(clear, taken, lambda i: why_score(sentences[i]) + rank[i], 2.0)
     )
     # The hook says what happened in the fewest words: short event sentences win. It chooses
     # before a why-it-matters without a cue, which in a post of a few sentences would
@@ -236,7 +243,7 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
             hook = wider
     roles.hook = take(hook)
     if roles.why_it_matters is None:
-        # Without a cue, the most central sentence left stands in, unless it is a request.
-        told = [i for i in good if not is_request(sentences[i])]
-        roles.why_it_matters = take(_best(told, taken, lambda i: rank[i], -1))
+        # Without a cue, the most central sentence left stands in (not a request, not one
+        # that leans on another).
+        roles.why_it_matters = take(_best(clear, taken, lambda i: rank[i], -1))
     return roles

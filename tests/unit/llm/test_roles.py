@@ -157,3 +157,15 @@ def test_hook_looks_past_the_central_sentences_when_none_can_open_the_card() -> 
     assert all(len(s) > HOOK_CHARS for s in long)
     roles = assign_roles(sentences, [0.9, 0.8, 0.7, 0.6, 0.5, 0.85, 0.2, 0.1])
     assert sentences[roles.hook] in (plain, FILLER)
+
+
+def test_why_and_next_do_not_lean_on_a_sentence_the_card_does_not_show() -> None:
+    # A demo card showed "It claims a 40% cut in cooling energy ..." under a what-changed about
+    # another company's chip: "It" had meant the sentence before it in the source.
+    leaning = "It makes long documents cheaper to process, because prices are per token."
+    text = "\n\n".join([EVENT, FILLER, SPEC, leaning, FUTURE])
+    assert why_score(leaning) >= 2
+    assert build_card(TITLE, text).tldr.why_it_matters != leaning
+    # Right after what changed, the sentence it leans on is the one the card shows first.
+    text = "\n\n".join([EVENT, leaning, FILLER, SPEC, FUTURE])
+    assert build_card(TITLE, text).tldr.why_it_matters == leaning
