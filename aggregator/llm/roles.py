@@ -229,10 +229,13 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     roles.why_it_matters = take(
         _best(clear, taken, lambda i: why_score(sentences[i]) + rank[i], 2.0)
     )
+
     # The hook says what happened in the fewest words: short event sentences win. It chooses
     # before a why-it-matters without a cue, which in a post of a few sentences would
     # otherwise take the one sentence that could open the card.
-    hook_score = lambda i: _hook_score(sentences[i], rank[i])  # noqa: E731
+    def hook_score(i: int) -> float:
+        return _hook_score(sentences[i], rank[i])
+
     hook = _best(top, taken, hook_score, -99)
     if hook is None or not fits_hook(sentences[hook]):
         # Every central sentence is too long or leans on another: a less central one that
