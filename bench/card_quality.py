@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.extract import extract
-from aggregator.llm.roles import NO_NEXT_STEP, stands_alone, why_score
+from aggregator.llm.roles import NO_NEXT_STEP, reads_on_its_own, stands_alone, why_score
 from aggregator.llm.segment import balanced, is_prose, is_whole
 from aggregator.settings import Settings
 from aggregator.summarize.summarizer import ExtractiveSummarizer, StoryInput
@@ -63,10 +63,10 @@ def roles_info(card: dict[str, Any]) -> Counter[str]:
     tldr, info = card["tldr"], Counter()
     info["cards"] += 1
     info["hook_leans_or_asks"] += not stands_alone(card["hook"])
-    # A why or next step that leans on the sentence before it reads as if about what changed
-    # (allowed only when it follows that sentence in the source, which a card does not show).
+    # A why or next step that contrasts with, or names by a pronoun, a sentence the card does
+    # not show reads as if about what changed (allowed only right after that sentence).
     info["tldr_part_leans"] += sum(
-        not stands_alone(tldr[k]) for k in ("why_it_matters", "what_to_do_next")
+        not reads_on_its_own(tldr[k]) for k in ("why_it_matters", "what_to_do_next")
     )
     if not card.get("key_takeaways"):  # a TL;DR-only card (short source): nothing deep to count
         return info
@@ -134,7 +134,7 @@ def report(
     leaning = seen["hook_leans_or_asks"]
     print(f"  hooks that lean on an earlier sentence or ask for input (information): {leaning}")
     parts = seen["tldr_part_leans"]
-    print(f"  why/next parts that lean on an earlier sentence (information): {parts}")
+    print(f"  why/next parts that dangle (contrast or pronoun; information): {parts}")
     if seen["cards_with_deep_insight"]:
         full = seen["cards_with_deep_insight"]
         print(f"  of {full} cards with deep insight (information, not failures):")

@@ -174,6 +174,24 @@ def stands_alone(sentence: str) -> bool:
     return not (_LEANS.match(sentence.strip()) or is_request(sentence))
 
 
+# Under a card's what-changed, a sentence may go on from it ("This is the first ...", "That
+# matters most for ...", "She will report to ..."), but not contrast with a sentence the card
+# does not show ("On the other hand, ...", "However, ...") or name a thing only by a pronoun
+# ("It claims a 40% cut ..." had meant another company than the one in what changed).
+_DANGLES = re.compile(
+    r"^[\"“‘']?(?:on the other hand|but|however|yet|still|instead|otherwise|meanwhile|"
+    r"it|its|it's|they|their|them|another|others|both|neither|such|"
+    r"the (?:exception|latter|former|rest|others))\b",
+    re.I,
+)
+
+
+def reads_on_its_own(sentence: str) -> bool:
+    """Return True for a sentence that may stand under a card's what-changed (no contrast
+    with or pronoun for a sentence the card does not show, no request to the reader)."""
+    return not (_DANGLES.match(sentence.strip()) or is_request(sentence))
+
+
 def fits_hook(sentence: str) -> bool:
     """Return True for a sentence that can open a card as is: short enough, standing alone."""
     return len(sentence) <= HOOK_CHARS and stands_alone(sentence)
@@ -221,7 +239,7 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     # were about what changed. It may only follow that very sentence.
     after = roles.what_changed
     clear = [
-        i for i in good if stands_alone(sentences[i]) or (after is not None and i == after + 1)
+        i for i in good if reads_on_its_own(sentences[i]) or (after is not None and i == after + 1)
     ]
     roles.what_to_do_next = take(
         _best(clear, taken, lambda i: next_score(sentences[i]) + rank[i] / 2, 2.0)

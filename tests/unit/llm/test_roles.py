@@ -169,3 +169,12 @@ def test_why_and_next_do_not_lean_on_a_sentence_the_card_does_not_show() -> None
     # Right after what changed, the sentence it leans on is the one the card shows first.
     text = "\n\n".join([EVENT, leaning, FILLER, SPEC, FUTURE])
     assert build_card(TITLE, text).tldr.why_it_matters == leaning
+    # Going on from what changed reads right under it; a contrast or a pronoun does not.
+    from aggregator.llm.roles import reads_on_its_own
+
+    assert reads_on_its_own("That matters most for companies that send many long prompts.")
+    assert reads_on_its_own("“This is the first appellate decision in the jurisdiction.”")
+    assert reads_on_its_own("She will report to the chief executive, Jonas Berg.")
+    assert not reads_on_its_own("On the other hand, compute is the only thing you can measure.")
+    assert not reads_on_its_own("However, the older model keeps its price.")
+    assert not reads_on_its_own("They are a cost problem, since every API charges by the token.")
