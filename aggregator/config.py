@@ -129,7 +129,9 @@ def load_settings(
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{config_path}: cannot read: {exc}"]) from None
     elif required:
-        named_by = "--config" if path else "AGGREGATOR_CONFIG" if env.get("AGGREGATOR_CONFIG") else None
+        named_by = (
+            "--config" if path else "AGGREGATOR_CONFIG" if env.get("AGGREGATOR_CONFIG") else None
+        )
         raise MissingConfig(config_path, named_by)
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

@@ -15,4 +15,3 @@ def slugify(value: str, *, fallback: str = "item", max_length: int = 80) -> str:
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length].strip("-")
     return slug or fallback
-

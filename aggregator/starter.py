@@ -1,6 +1,6 @@
 """The commented starter configuration that `aggregator init` writes."""
 
-STARTER_CONFIG = '''\
+STARTER_CONFIG = """\
 # aggregator.toml: configuration of the news-aggregator summarizer.
 # Every key is optional unless marked; the values shown are the defaults.
 # Durations accept 45s, 30m, 1h, 2d, 1w. Full reference: docs/configuration.md
@@ -166,4 +166,4 @@ every = "1h"
 # url = "https://planner.example.org/hooks/aggregator"
 # events = ["revised", "corrected"]
 # secret = "change-me"
-'''
+"""

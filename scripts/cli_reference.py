@@ -93,7 +93,9 @@ def main_script(argv: list[str]) -> int:
     stale = [p for p, text in wanted.items() if not p.exists() or p.read_text("utf-8") != text]
     if "--check" in argv:
         for path in stale:
-            print(f"cli_reference: {path.relative_to(ROOT)} is stale; run python scripts/cli_reference.py")
+            print(
+                f"cli_reference: {path.relative_to(ROOT)} is stale; run python scripts/cli_reference.py"
+            )
         return 1 if stale else 0
     for path in stale:
         path.write_text(wanted[path], encoding="utf-8")

@@ -42,7 +42,9 @@ def today_times() -> re.Pattern[bytes]:
     days = [datetime.now(UTC).date() + timedelta(days=d) for d in (-1, 0, 1)]
     iso = b"|".join(d.isoformat().encode() for d in days)
     human = b"|".join(f"{d.day} (?:{d:%b}|{d:%B}) {d.year}".encode() for d in days)
-    return re.compile(rb"(?:" + iso + rb")T[0-9:.]+(?:Z|\+00:00)?|(?:" + human + rb"),? [0-9:]{5}( UTC)?")
+    return re.compile(
+        rb"(?:" + iso + rb")T[0-9:.]+(?:Z|\+00:00)?|(?:" + human + rb"),? [0-9:]{5}( UTC)?"
+    )
 
 
 def compare(a: Path, b: Path) -> int:

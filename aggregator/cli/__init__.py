@@ -349,7 +349,6 @@ def export(
     write_records(records, fmt, sys.stdout)
 
 
-
 main.add_command(subscribers)
 main.add_command(deliver)
 main.add_command(serve_unsubscribe)

@@ -99,6 +99,7 @@ def _source_entry(source: Source, settings: Settings, now: datetime) -> dict[str
     entry["next_reason"] = next_try_reason(entry, configured.every if configured else None, now)
     return entry
 
+
 def recent_joins(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     """Return the latest items that joined a story, with why (signal, score, matched member)."""
     matched = aliased(Item)

@@ -68,6 +68,7 @@ class TypedEntity(_Strict):
     name: str = Field(min_length=1, max_length=200)
     type: Literal["org", "product", "model", "person", "place", "other"] = "other"
 
+
 class Basis(_Strict):
     """What the card was written from: the full article, the feed's excerpt, or the title."""
 

@@ -126,7 +126,6 @@ def item_record(detail: StoryDetail, rows: dict[int, StoryRow], config: SiteConf
         "basis": (card_basis(card) or {}).get("kind"),
         "basis_words": (card_basis(card) or {}).get("words"),
         "discussion": thread_points(card),
-
         **history_fields(detail),  # API 1.1: revision, revisions, whats_new, corrections
     }
 

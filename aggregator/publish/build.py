@@ -62,7 +62,9 @@ def json_feed(
         if author:
             item["authors"] = [{"name": author}]
         items.append(item)
-    return dump_json({"version": "https://jsonfeed.org/version/1.1", **head, "items": items}, pretty=True)
+    return dump_json(
+        {"version": "https://jsonfeed.org/version/1.1", **head, "items": items}, pretty=True
+    )
 
 
 @dataclass

@@ -217,7 +217,11 @@ class LLMSummarizer:
                 if _better(retry) > _better(grounded):
                     grounded = retry
         card = annotate(
-            finish_card(_repair_tldr(grounded, story), story), story.title, story.text, story.url, "llm"
+            finish_card(_repair_tldr(grounded, story), story),
+            story.title,
+            story.text,
+            story.url,
+            "llm",
         )
         return CardResult(card, self._meta(grounded, records, started), records)
 
@@ -283,7 +287,9 @@ class ExtractiveSummarizer:
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
         return CardResult(
-            annotate(finish_card(grounded.card, story), story.title, story.text, story.url, self.mode),
+            annotate(
+                finish_card(grounded.card, story), story.title, story.text, story.url, self.mode
+            ),
             meta,
         )
 

@@ -158,7 +158,11 @@ async def summarize_unit(summarizer: Any, unit: Unit) -> Outcome:
         # Retried like a server fault: a stand-in only once the attempts are used up.
         return Outcome(error=LLMError(f"summarize: {type(exc).__name__}: {exc}", transient=True))
     basis = result.card.basis
-    if result.meta.mode == "llm" and not result.card.key_takeaways and (basis is None or is_deep(basis)):
+    if (
+        result.meta.mode == "llm"
+        and not result.card.key_takeaways
+        and (basis is None or is_deep(basis))
+    ):
         # Nothing the model wrote survived the citation check: not a card to publish. (A source
         # too short for depth keeps its TL;DR only, by design: that card stands.)
         error = LLMError(

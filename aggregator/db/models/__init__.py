@@ -18,4 +18,26 @@ from aggregator.db.models.recap import Delivery, Recap, Subscriber
 from aggregator.db.models.revisions import CardRevision, Correction, WebhookDelivery
 from aggregator.db.models.work import Job, Meta
 
-__all__ = ['NAMING', 'Article', 'Base', 'Card', 'CardRevision', 'Correction', 'Delivery', 'Item', 'ItemJoin', 'Job', 'LLMBatch', 'LLMCacheEntry', 'LLMCall', 'Meta', 'Recap', 'Source', 'Story', 'StoryRelation', 'StoryTopic', 'Subscriber', 'WebhookDelivery']
+__all__ = [
+    "NAMING",
+    "Article",
+    "Base",
+    "Card",
+    "CardRevision",
+    "Correction",
+    "Delivery",
+    "Item",
+    "ItemJoin",
+    "Job",
+    "LLMBatch",
+    "LLMCacheEntry",
+    "LLMCall",
+    "Meta",
+    "Recap",
+    "Source",
+    "Story",
+    "StoryRelation",
+    "StoryTopic",
+    "Subscriber",
+    "WebhookDelivery",
+]

@@ -86,7 +86,9 @@ def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
             for t, page in local.items()
             if t not in dead_on_purpose and (code := status_of(t)) != 200
         }
-        assert not broken, "\n".join(f"{code} {t} (on {page})" for t, (code, page) in broken.items())
+        assert not broken, "\n".join(
+            f"{code} {t} (on {page})" for t, (code, page) in broken.items()
+        )
         for text in ("api/items.json", "sitemap.xml", "feeds/items.xml"):
             body = (tmp_path / "site" / text).read_text(encoding="utf-8")
             assert base in body and "127.0.0.1:8000" not in body, text
@@ -102,7 +104,9 @@ def test_demo_serve_every_link_works_on_the_given_port(tmp_path: Path) -> None:
     # Each dead link says what its card was made from: the feed's text, or the title alone
     # (Ferrite #110's feed entry is the one the broken feed cut off).
     dead = {line.split("/examples/")[1].split(":")[0]: line for line in expected if "404" in line}
-    assert "(the feed's own text was used: " in dead["tensorwire/news/tessellate-series-b-retrieval"]
+    assert (
+        "(the feed's own text was used: " in dead["tensorwire/news/tessellate-series-b-retrieval"]
+    )
     assert "the card shows the title" in dead["ferrite/issues/issue-110-substations"]
 
 

@@ -135,5 +135,5 @@ def test_run_without_v_logs_one_line_per_cycle_and_on_shutdown(tmp_path: Path) -
     assert "next=" in collect[0]
     processed = " ".join(line for line in lines if "msg=cycle job=process" in line)
     assert 'extract="3 ok"' in processed and 'summarize="' in processed, err
-    assert "msg=\"scheduler stopped\"" in lines[-1]
+    assert 'msg="scheduler stopped"' in lines[-1]
     assert len(lines) < 12, err  # a line per cycle, not per item

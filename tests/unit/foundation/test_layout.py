@@ -11,7 +11,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "aggregator"
 STAGES = (
-    "collect", "extract", "dedupe", "summarize", "revise", "recap", "deliver", "publish", "notify"
+    "collect",
+    "extract",
+    "dedupe",
+    "summarize",
+    "revise",
+    "recap",
+    "deliver",
+    "publish",
+    "notify",
 )
 # In a stage package only the runner and the store may touch the database.
 DB_MODULES = ("stage.py", "store.py")
@@ -127,7 +135,9 @@ def test_layout_stage_modules_do_not_touch_the_database() -> None:
             bad = sorted({n for n in imported_names(path) if DB_IMPORT.match(n)})
             if bad:
                 offenders.append(f"{path.relative_to(ROOT)} imports {', '.join(bad)}")
-    assert not offenders, "only stage.py and store.py may use the database:\n" + "\n".join(offenders)
+    assert not offenders, "only stage.py and store.py may use the database:\n" + "\n".join(
+        offenders
+    )
 
 
 def test_layout_has_no_import_cycles() -> None:

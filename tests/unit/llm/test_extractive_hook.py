@@ -58,7 +58,9 @@ SHORT = [
 
 
 @pytest.mark.parametrize("count", [4, 5])
-def test_extractive_short_article_keeps_its_forward_sentence_for_the_implication(count: int) -> None:
+def test_extractive_short_article_keeps_its_forward_sentence_for_the_implication(
+    count: int,
+) -> None:
     card = build_card("Lumen cuts prices", " ".join(SHORT[:count]))
     assert [p.text for p in card.future_implications] == [SHORT[3]]
     texts = [p.text for p in card.key_takeaways + card.technical_deep_dive]

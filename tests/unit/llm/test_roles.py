@@ -63,14 +63,21 @@ def test_every_part_is_a_different_sentence() -> None:
 
 
 def test_what_changed_prefers_the_lead_event_over_a_later_reaction() -> None:
-    lead = ("The Harbour Standards Office opened a consultation on a rule that would require "
-            "model developers to publish a two-page disclosure card.")
-    reaction = ("Open-source developers raised concerns that the 50,000-user threshold in the "
-                "rule would catch small labs.")
+    lead = (
+        "The Harbour Standards Office opened a consultation on a rule that would require "
+        "model developers to publish a two-page disclosure card."
+    )
+    reaction = (
+        "Open-source developers raised concerns that the 50,000-user threshold in the "
+        "rule would catch small labs."
+    )
     body = [lead, "The card has seven sections, from training data to known limits.",
             "Developers could mark a field as confidential.", reaction,
             "The office said the rule applies to models with many users."]  # fmt: skip
-    assert build_card("Office consults on disclosure cards", "\n\n".join(body)).tldr.what_changed == lead
+    assert (
+        build_card("Office consults on disclosure cards", "\n\n".join(body)).tldr.what_changed
+        == lead
+    )
 
 
 def test_delays_and_retirements_are_events_and_claims_are_next_steps() -> None:
@@ -82,8 +89,10 @@ def test_delays_and_retirements_are_events_and_claims_are_next_steps() -> None:
 
 def test_what_changed_is_not_the_sentence_that_explains_the_consequence() -> None:
     event = "Brantwell has pushed back the launch of its second chip by six months."
-    consequence = ("The delay leaves Brantwell selling only its old chip, which is a problem "
-                   "because its two largest customers said they would not buy more of it.")
+    consequence = (
+        "The delay leaves Brantwell selling only its old chip, which is a problem "
+        "because its two largest customers said they would not buy more of it."
+    )
     body = [event, "A fixed design went back to the factory last week.", consequence,
             "The company expects samples in September."]  # fmt: skip
     tldr = build_card("Brantwell delays its chip", "\n\n".join(body)).tldr

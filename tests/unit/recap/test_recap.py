@@ -93,7 +93,9 @@ def test_extractive_recap_groups_by_topic_with_tldrs_not_hooks() -> None:
     # glued into one paragraph, and a hook never stands in for the TL;DR.
     lines = recap.sections[0].items
     assert [(i.story_id, i.source, i.text) for i in lines] == [
-        (1, "A", "Lumen cut prices by half."), (3, "A", ""), (4, "", "")
+        (1, "A", "Lumen cut prices by half."),
+        (3, "A", ""),
+        (4, "", ""),
     ]
     assert recap.sections[0].synthesis == ""
     assert "extractive" in recap.intro and "2 sources" in recap.intro
