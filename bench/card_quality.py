@@ -63,10 +63,10 @@ def roles_info(card: dict[str, Any]) -> Counter[str]:
     tldr, info = card["tldr"], Counter()
     info["cards"] += 1
     info["hook_leans_or_asks"] += not stands_alone(card["hook"])
-    # A why or next step that contrasts with, or names by a pronoun, a sentence the card does
-    # not show reads as if about what changed (allowed only right after that sentence).
+    # A TL;DR part that contrasts with, or names by a pronoun, a sentence the card does not
+    # show dangles (a why or next step may, right after what changed in the source).
     info["tldr_part_leans"] += sum(
-        not reads_on_its_own(tldr[k]) for k in ("why_it_matters", "what_to_do_next")
+        not reads_on_its_own(tldr[k]) for k in ("what_changed", "why_it_matters", "what_to_do_next")
     )
     if not card.get("key_takeaways"):  # a TL;DR-only card (short source): nothing deep to count
         return info
@@ -134,7 +134,7 @@ def report(
     leaning = seen["hook_leans_or_asks"]
     print(f"  hooks that lean on an earlier sentence or ask for input (information): {leaning}")
     parts = seen["tldr_part_leans"]
-    print(f"  why/next parts that dangle (contrast or pronoun; information): {parts}")
+    print(f"  TL;DR parts that dangle (contrast or pronoun; information): {parts}")
     if seen["cards_with_deep_insight"]:
         full = seen["cards_with_deep_insight"]
         print(f"  of {full} cards with deep insight (information, not failures):")

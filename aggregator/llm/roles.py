@@ -226,9 +226,13 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
         consequence = 0.5 * (why_score(sentences[i]) >= 4)
         return event_score(sentences[i]) + rank[i] + 0.75 * (i == lead) - consequence
 
-    roles.what_changed = take(_best(top, taken, changed))
+    # What changed opens the TL;DR and is a recap's line: it must not begin by contrasting
+    # with, or naming by a pronoun, a sentence nobody sees there ("However, the other 28
+    # people showed no symptoms."), unless the article offers nothing else.
+    opening = [i for i in good if reads_on_its_own(sentences[i])] or good
+    roles.what_changed = take(_best([i for i in top if i in opening], taken, changed))
     if roles.what_changed is None:
-        roles.what_changed = take(_best(good, taken, lambda i: rank[i], -1))
+        roles.what_changed = take(_best(opening, taken, lambda i: rank[i], -1))
     # Forward-looking sentences go to the implications before the other roles can take them.
     future = [i for i in good if i not in taken and future_score(sentences[i]) >= 2]
     future.sort(key=lambda i: -(future_score(sentences[i]) + rank[i]))

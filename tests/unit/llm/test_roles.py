@@ -187,3 +187,13 @@ def test_why_and_next_do_not_lean_on_a_sentence_the_card_does_not_show() -> None
     assert not reads_on_its_own("On the other hand, compute is the only thing you can measure.")
     assert not reads_on_its_own("However, the older model keeps its price.")
     assert not reads_on_its_own("They are a cost problem, since every API charges by the token.")
+
+
+def test_what_changed_does_not_open_on_a_contrast_or_a_pronoun() -> None:
+    # A corpus card's TL;DR (and so its recap line) began "However, the other 28 people have
+    # showed no signs or symptoms": what they were contrasted with was not on the card.
+    contrast = "However, Halvard Labs cut its API price by 60% to $1.20 per million tokens today."
+    text = "\n\n".join([contrast, SPEC, WHY, FILLER, FUTURE])
+    assert build_card(TITLE, text).tldr.what_changed != contrast
+    # With nothing else to offer, the article's own sentence still says what changed.
+    assert build_card(TITLE, contrast).tldr.what_changed == contrast
