@@ -238,9 +238,9 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     future.sort(key=lambda i: -(future_score(sentences[i]) + rank[i]))
     roles.future = sorted(future[:2])
     taken.update(roles.future)
-    # The TL;DR shows its parts one after another under what changed: a part that leans on
-    # the sentence before it ("It claims ...", "That is still good ...") would read as if it
-    # were about what changed. It may only follow that very sentence.
+    # The TL;DR shows its parts one after another under what changed: a part that contrasts
+    # with, or names by a pronoun, the sentence before it ("On the other hand, ...", "It
+    # claims ...") would read as if about what changed. It may only follow that very sentence.
     after = roles.what_changed
     clear = [
         i for i in good if reads_on_its_own(sentences[i]) or (after is not None and i == after + 1)
