@@ -146,17 +146,26 @@ def usable(sentence: str) -> bool:
     return is_whole(sentence) and starts_whole(sentence) and balanced(sentence)
 
 
-# A hook is read first and alone: a sentence that leans on the one before it ("On the other
-# hand, ...", "It claims ...") is not one. A request to the reader ("Feedback welcome") is
-# neither a hook nor a reason.
-_LEANS = re.compile(
-    r"^[\"“‘']?(?:on the other hand|but|however|and|also|still|yet|so|instead|meanwhile|"
-    r"otherwise|then|it|its|it's|they|their|them|he|she|his|her|here|such|another|both|"
-    r"neither|others|the (?:exception|latter|former|same|rest|others)|"
-    r"(?:this|that|these|those)(?! (?:week|month|year|morning|afternoon|evening|quarter|spring|"
-    r"summer|autumn|fall|winter)\b))\b",
-    re.I,
+# How a sentence can open by leaning on the one before it. Some openers dangle wherever the
+# sentence before is not shown: a contrast ("On the other hand, ...", "However, ...") or a
+# thing named only by a pronoun ("It claims a 40% cut ..." had meant another company than the
+# one in a card's what-changed). Others go on from it ("This is the first ...", "That matters
+# most for ...", "She will report to ..."), which reads right under a card's what-changed.
+_DANGLING = (
+    r"on the other hand|but|however|yet|still|instead|otherwise|meanwhile|"
+    r"it|its|it's|they|their|them|another|others|both|neither|such|"
+    r"the (?:exception|latter|former|rest|others)"
 )
+_GOING_ON = (
+    r"and|also|so|then|he|she|his|her|here|the same|"
+    r"(?:this|that|these|those)(?! (?:week|month|year|morning|afternoon|evening|quarter|spring|"
+    r"summer|autumn|fall|winter)\b)"
+)
+_OPENER = r"^[\"“‘']?(?:{})\b"
+# A hook is read first and alone: a sentence that leans on the one before it either way is
+# not one. A request to the reader ("Feedback welcome") is neither a hook nor a reason.
+_LEANS = re.compile(_OPENER.format(f"{_DANGLING}|{_GOING_ON}"), re.I)
+_DANGLES = re.compile(_OPENER.format(_DANGLING), re.I)
 _REQUEST = re.compile(
     r"^(?:feedback|thanks|thank you|edit|update|please|comments|any (?:thoughts|ideas|tips)|"
     r"let me know|happy to)\b",
@@ -172,18 +181,6 @@ def is_request(sentence: str) -> bool:
 def stands_alone(sentence: str) -> bool:
     """Return False for a sentence that leans on an earlier one or asks the reader for input."""
     return not (_LEANS.match(sentence.strip()) or is_request(sentence))
-
-
-# Under a card's what-changed, a sentence may go on from it ("This is the first ...", "That
-# matters most for ...", "She will report to ..."), but not contrast with a sentence the card
-# does not show ("On the other hand, ...", "However, ...") or name a thing only by a pronoun
-# ("It claims a 40% cut ..." had meant another company than the one in what changed).
-_DANGLES = re.compile(
-    r"^[\"“‘']?(?:on the other hand|but|however|yet|still|instead|otherwise|meanwhile|"
-    r"it|its|it's|they|their|them|another|others|both|neither|such|"
-    r"the (?:exception|latter|former|rest|others))\b",
-    re.I,
-)
 
 
 def reads_on_its_own(sentence: str) -> bool:
@@ -229,7 +226,8 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     # What changed opens the TL;DR and is a recap's line: it must not begin by contrasting
     # with, or naming by a pronoun, a sentence nobody sees there ("However, the other 28
     # people showed no symptoms."), unless the article offers nothing else.
-    opening = [i for i in good if reads_on_its_own(sentences[i])] or good
+    on_its_own = {i for i in good if reads_on_its_own(sentences[i])}
+    opening = [i for i in good if i in on_its_own] or good
     roles.what_changed = take(_best([i for i in top if i in opening], taken, changed))
     if roles.what_changed is None:
         roles.what_changed = take(_best(opening, taken, lambda i: rank[i], -1))
@@ -242,9 +240,7 @@ def assign_roles(sentences: Sequence[str], centrality: Sequence[float]) -> Roles
     # with, or names by a pronoun, the sentence before it ("On the other hand, ...", "It
     # claims ...") would read as if about what changed. It may only follow that very sentence.
     after = roles.what_changed
-    clear = [
-        i for i in good if reads_on_its_own(sentences[i]) or (after is not None and i == after + 1)
-    ]
+    clear = [i for i in good if i in on_its_own or (after is not None and i == after + 1)]
     roles.what_to_do_next = take(
         _best(clear, taken, lambda i: next_score(sentences[i]) + rank[i] / 2, 2.0)
     )
