@@ -11,9 +11,10 @@ import unicodedata
 import zlib
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -65,23 +66,35 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+_T = TypeVar("_T")
+MEMO_SIZE = 500_000  # entries each memo table keeps (new words beyond it are not kept)
+
+
+def _memoised(table: dict[str, _T], words: list[str], make: Callable[[str], _T]) -> list[_T]:
+    """Return table[word] for each word, `make(word)` (which memoises) where it is missing."""
+    try:
+        # In C; most words were met before. (Catching the first new one is cheaper than
+        # looking for None among the results: comparing a str with None is slow.)
+        return list(map(table.__getitem__, words))
+    except KeyError:
+        found = list(map(table.get, words))
+    return [v if v is not None else make(w) for v, w in zip(found, words, strict=True)]
+
+
 _TOKEN_HASHES: dict[str, int] = {}  # crc32 per token, memoised (bounded)
 
 
+def _token_hash(word: str) -> int:
+    """Return a token's crc32 (stable across processes, unlike hash()), memoised."""
+    value = zlib.crc32(word.encode("utf-8"))
+    if len(_TOKEN_HASHES) < MEMO_SIZE:
+        _TOKEN_HASHES[word] = value
+    return value
+
+
 def _token_hashes(words: list[str]) -> list[int]:
-    """Return the crc32 of each token (stable across processes, unlike hash())."""
-    try:
-        # In C; most tokens were met before. (Catching the first new one is cheaper than
-        # looking for None among the results: comparing a str with None is slow.)
-        return list(map(_TOKEN_HASHES.__getitem__, words))
-    except KeyError:
-        out = list(map(_TOKEN_HASHES.get, words))
-    for i, value in enumerate(out):
-        if value is None:
-            value = out[i] = zlib.crc32(words[i].encode("utf-8"))
-            if len(_TOKEN_HASHES) < 500_000:
-                _TOKEN_HASHES[words[i]] = value
-    return out  # type: ignore[return-value]
+    """Return the crc32 of each token."""
+    return _memoised(_TOKEN_HASHES, words, _token_hash)
 
 
 _A_COLUMN, _B_COLUMN = _A[:, None], _B[:, None]
@@ -126,19 +139,14 @@ def _term(word: str) -> str:
     if found is None:
         keep = word not in _STOP and (len(word) > 1 or word.isdigit())
         found = stem(word) if keep else ""
-        if len(_TERMS) < 500_000:
+        if len(_TERMS) < MEMO_SIZE:
             _TERMS[word] = found
     return found
 
 
 def _terms(words: list[str]) -> list[str]:
     """Return each word's term ("" for a stop word)."""
-    # The lookups run in C (map over the memo); Python only sees words met for the first time.
-    try:
-        return list(map(_TERMS.__getitem__, words))
-    except KeyError:
-        terms = list(map(_TERMS.get, words))
-    return [t if t is not None else _term(w) for t, w in zip(terms, words, strict=True)]
+    return _memoised(_TERMS, words, _term)
 
 
 _WEIGHTS: dict[float, float] = {}  # sublinear weight per count (counts are few and small)
