@@ -65,9 +65,7 @@ def roles_info(card: dict[str, Any]) -> Counter[str]:
     info["hook_leans_or_asks"] += not stands_alone(card["hook"])
     # A TL;DR part that contrasts with, or names by a pronoun, a sentence the card does not
     # show dangles (a why or next step may, right after what changed in the source).
-    info["tldr_part_leans"] += sum(
-        not reads_on_its_own(tldr[k]) for k in ("what_changed", "why_it_matters", "what_to_do_next")
-    )
+    info["tldr_part_leans"] += sum(not reads_on_its_own(tldr[k]) for k in PARTS)
     if not card.get("key_takeaways"):  # a TL;DR-only card (short source): nothing deep to count
         return info
     info["cards_with_deep_insight"] += 1
